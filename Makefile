@@ -20,10 +20,12 @@ MODE ?= auto
 
 BUILD := build
 CC ?= cc
+# V=1 prints every command.
+Q := $(if $(filter 1,$(V)),,@)
 CFLAGS ?= -O2 -g
 WERROR ?= 1
 
-PKGS := devmapper libcryptsetup json-c blkid
+PKGS := devmapper libcryptsetup json-c blkid libkmod
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -65,26 +67,28 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(STATIC_LIB): $(LIB_OBJECTS)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(SHARED_LIB): $(LIB_OBJECTS)
-	$(CC) -shared -Wl,-soname,libdmtool.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libdmtool.so.0 -o $@ $^ $(LDLIBS)
 
 $(CLI): $(CLI_OBJECTS) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(CLI_OBJECTS) $(STATIC_LIB) $(LDLIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $(CLI_OBJECTS) $(STATIC_LIB) $(LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(STATIC_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) -o $@ $< $(STATIC_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+	$(Q)$(CC) -o $@ $< $(STATIC_LIB) $(LDLIBS)
 
 # kbuild writes its products next to the sources in kmod/.
 module:

@@ -51,10 +51,11 @@ static bool compute_thin(struct volume_header *h, uint64_t initial_size,
 	uint64_t chunk = h->chunk_size;
 	uint64_t thin_size = h->virtual_size;
 
-	if (h->layout == DMT_LAYOUT_THIN_CRYPT) {
+	if (dmt_layout_has_crypt(h->layout))
 		h->luks_size = LUKS_SIZE_DEFAULT;
+	/* In thin-crypt the LUKS2 area is part of the thin volume. */
+	if (h->layout == DMT_LAYOUT_THIN_CRYPT)
 		thin_size += h->luks_size;
-	}
 
 	h->data_max = round_up_u64(max_size ? max_size : thin_size, chunk);
 	if (initial_size == 0)

@@ -28,6 +28,7 @@ static int configure(int loop_fd, int backing_fd, const char *path,
 	config.fd = (uint32_t)backing_fd;
 	config.block_size = settings->block_size;
 	config.info.lo_offset = settings->offset;
+	config.info.lo_sizelimit = settings->size_limit;
 	config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
 	if (settings->direct_io)
 		config.info.lo_flags |= LO_FLAGS_DIRECT_IO;

@@ -16,6 +16,7 @@ struct loop_device {
 
 struct loop_settings {
 	uint64_t offset;	/* bytes of the backing the device skips */
+	uint64_t size_limit;	/* bytes the device shows; 0: to the end */
 	uint32_t block_size;	/* logical block size */
 	bool direct_io;
 	bool read_only;

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* dmt_open and dmt_close: rebuild a volume's stack from its image alone,
+ * and tear it down again. */
+#include "image.h"
+#include "loop.h"
+#include "mapper.h"
+#include "stack.h"
+#include "volume.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+int dmt_open(struct dmt_context *ctx, const char *image_path, const char *name,
+	     const struct dmt_open_params *params,
+	     const struct dmt_secret *passphrase, struct dmt_error *err)
+{
+	struct stack_build_options options = {
+		.passphrase = passphrase,
+		.read_only = params && params->read_only,
+	};
+	struct stack_plan plan;
+	struct image image;
+	char why[160];
+	int r;
+
+	dmt_error_clear(err);
+	if (!stack_name_valid(name, why, sizeof(why)))
+		return dmt_fail(ctx, err, DMT_ERR_USAGE, EINVAL, "%s", why);
+
+	r = image_open(ctx, image_path, 0, &image, err);
+	if (r)
+		return r;
+	r = image_read_header(ctx, &image, err);
+	if (!r)
+		r = image_check_unused(ctx, &image, err);
+	if (r)
+		goto close_image;
+
+	if (dmt_layout_has_crypt(image.header.layout) && !passphrase) {
+		r = dmt_fail(ctx, err, DMT_ERR_USAGE, EINVAL,
+			     "%s: layout %s encrypts: a passphrase is required",
+			     image_path, dmt_layout_name(image.header.layout));
+		goto close_image;
+	}
+	if (params && params->crypt)
+		image.header.crypt.flags = params->crypt->flags;
+
+	options.guard = (params && params->guard) ||
+			(image.header.flags & HEADER_FLAG_GUARD);
+	stack_plan_init(&plan, &image.header, name, options.guard);
+	snprintf(plan.backing_file, sizeof(plan.backing_file), "%s",
+		 image_path);
+	r = stack_build(ctx, &plan, &image, &options, err);
+
+close_image:
+	image_close(&image);
+	return r;
+}
+
+int volume_find(struct dmt_context *ctx, const char *name,
+		struct volume_devices *volume, struct dmt_error *err)
+{
+	struct mapper_info top;
+	struct mapper_info *devices;
+	enum stack_role role;
+	char prefix[80];
+	size_t count;
+	int r;
+
+	memset(volume, 0, sizeof(*volume));
+	r = mapper_info(ctx, name, &top, err);
+	if (r)
+		return r;
+	if (!top.exists)
+		return dmt_fail(ctx, err, DMT_ERR_NOT_FOUND, ENODEV,
+				"no open volume named '%s'", name);
+	if (!stack_parse_uuid(top.uuid, volume->uuid, &role))
+		return dmt_fail(ctx, err, DMT_ERR_NOT_FOUND, EINVAL,
+				"'%s' is a device-mapper device but not a dmtool volume (UUID '%s')",
+				name, top.uuid);
+	snprintf(volume->name, sizeof(volume->name), "%s", name);
+
+	stack_uuid_prefix(volume->uuid, prefix, sizeof(prefix));
+	r = mapper_list(ctx, prefix, &devices, &count, err);
+	if (r)
+		return r;
+	for (size_t i = 0; i < count && volume->count < DMT_MAX_DEVICES; i++) {
+		struct volume_device *device = &volume->devices[volume->count];
+
+		if (!stack_parse_uuid(devices[i].uuid, volume->uuid, &role))
+			continue;
+		device->role = role;
+		device->info = devices[i];
+		device->top = strcmp(devices[i].name, name) == 0;
+		volume->count++;
+	}
+	free(devices);
+	return DMT_OK;
+}
+
+const struct volume_device *volume_device(const struct volume_devices *volume,
+					  enum stack_role role)
+{
+	for (size_t i = 0; i < volume->count; i++) {
+		if (volume->devices[i].role == role)
+			return &volume->devices[i];
+	}
+	return NULL;
+}
+
+/* The lowest dm device of every layout sits directly on the loop device:
+ * the first one whose dependency is a loop device gives its number. */
+int volume_find_loop(struct dmt_context *ctx,
+		     const struct volume_devices *volume,
+		     struct loop_state *loop, struct dmt_error *err)
+{
+	static const enum stack_role lowest[] = { ROLE_GUARD, ROLE_TMETA,
+						  ROLE_CRYPT };
+
+	for (size_t i = 0; i < ARRAY_SIZE(lowest); i++) {
+		const struct volume_device *device =
+			volume_device(volume, lowest[i]);
+		dev_t deps[4];
+		size_t count;
+
+		if (!device)
+			continue;
+		if (mapper_deps(ctx, device->info.name, deps, ARRAY_SIZE(deps),
+				&count, NULL) != DMT_OK)
+			continue;
+		for (size_t d = 0; d < count; d++) {
+			if (loop_read_state(deps[d], loop) == 0)
+				return DMT_OK;
+		}
+	}
+	return dmt_fail(ctx, err, DMT_ERR_FAILED, ENODEV,
+			"%s: cannot find the loop device under the volume",
+			volume->name);
+}
+
+int dmt_close(struct dmt_context *ctx, const char *name, unsigned flags,
+	      struct dmt_error *err)
+{
+	struct volume_devices volume;
+	struct loop_state loop;
+	struct image image;
+	bool locked = false;
+	int r;
+
+	(void)flags;
+	dmt_error_clear(err);
+	r = volume_find(ctx, name, &volume, err);
+	if (r)
+		return r;
+
+	/* Hold the image lock, as every operation does, when the image is
+	 * still reachable through the loop device. */
+	if (volume_find_loop(ctx, &volume, &loop, NULL) == DMT_OK &&
+	    image_open(ctx, loop.backing_file, IMAGE_READ_ONLY, &image,
+		       NULL) == DMT_OK)
+		locked = true;
+
+	r = stack_teardown(ctx, volume.uuid, err);
+	if (locked)
+		image_close(&image);
+	return r;
+}
