@@ -23,7 +23,7 @@ struct command {
 
 extern const struct command command_create, command_open, command_close,
 	command_status, command_remove, command_table, command_check,
-	command_info;
+	command_info, command_grow, command_watch, command_reclaim;
 
 /* Prints "dmtool: <message>" to stderr and returns code. */
 int cli_error(int code, const char *format, ...)
@@ -50,6 +50,12 @@ struct key_source {
  * error. */
 struct dmt_secret *cli_read_passphrase(const struct key_source *source,
 				       const char *prompt, int *code);
+
+/* Starts 'dmtool watch NAME --daemon' and waits until it is armed. */
+int cli_start_monitor(const char *name);
+
+/* Warns on standard error when no monitor watches the open volume name. */
+void cli_warn_unwatched(struct cli *cli, const char *name);
 
 /* Asks "question [y/N]" on the terminal; false without a terminal. */
 bool cli_confirm(const char *question);

@@ -17,6 +17,7 @@ enum create_option {
 	OPT_LOW_WATER,
 	OPT_GROW_FS,
 	OPT_FORCE,
+	OPT_WATCH,
 };
 
 static const struct option create_options[] = {
@@ -42,6 +43,7 @@ static const struct option create_options[] = {
 	{ "grow-fs", no_argument, NULL, OPT_GROW_FS },
 	{ "guard", no_argument, NULL, OPT_GUARD },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "watch", no_argument, NULL, OPT_WATCH },
 	{ "help", no_argument, NULL, 'h' },
 	SHARED_KEY_OPTIONS,
 	SHARED_CRYPT_FLAG_OPTIONS,
@@ -54,6 +56,8 @@ struct create_request {
 	const char *open_name;
 	const char *layout_name;
 	uint32_t flags_set;
+	bool size_given;
+	bool watch;
 };
 
 static int parse_percent(const char *option, const char *text,
@@ -89,6 +93,7 @@ static int parse_value_option(struct create_request *request, int option,
 
 	switch (option) {
 	case 's':
+		request->size_given = true;
 		return cli_parse_size("--size", value, &p->virtual_size);
 	case 'l':
 		request->layout_name = value;
@@ -169,6 +174,9 @@ static int parse_flag_option(struct create_request *request, int option)
 	case OPT_FORCE:
 		p->force = true;
 		return DMT_OK;
+	case OPT_WATCH:
+		request->watch = true;
+		return DMT_OK;
 	}
 	return -1;
 }
@@ -210,7 +218,9 @@ static int parse_create(int argc, char **argv, struct create_request *request,
 		return cli_usage_error(&command_create,
 				       optind >= argc ? "missing IMAGE" :
 							"too many arguments");
-	if (request->params.virtual_size == 0)
+	if (request->watch && !request->open_name)
+		return cli_usage_error(&command_create, "--watch needs --open NAME");
+	if (!request->size_given)
 		return cli_usage_error(&command_create,
 				       "missing --size: give the volume size users see, such as 10G");
 	*image = argv[optind];
@@ -268,6 +278,11 @@ static int run_create(struct cli *cli, int argc, char **argv)
 		return cli_report(&err);
 
 	print_created(image, request.open_name, cli->ctx);
+	if (!request.open_name)
+		return DMT_OK;
+	if (request.watch)
+		return cli_start_monitor(request.open_name);
+	cli_warn_unwatched(cli, request.open_name);
 	return DMT_OK;
 }
 
@@ -295,6 +310,8 @@ const struct command command_create = {
 "                           (default 64K)\n"
 "      --zero               make the pool zero newly provisioned blocks\n"
 "      --open NAME          leave the volume open as /dev/mapper/NAME\n"
+"      --watch              with --open, start a monitor that grows the\n"
+"                           pool on demand ('dmtool watch NAME --daemon')\n"
 "      --force              overwrite an image that holds data\n"
 "\n"
 "Encryption (layouts with crypt):\n"

@@ -4,8 +4,13 @@
 
 #include <string.h>
 
+enum open_option {
+	OPT_WATCH = OPT_FIRST_COMMAND_OPTION,
+};
+
 static const struct option open_options[] = {
 	{ "read-only", no_argument, NULL, 'r' },
+	{ "watch", no_argument, NULL, OPT_WATCH },
 	{ "guard", no_argument, NULL, OPT_GUARD },
 	{ "help", no_argument, NULL, 'h' },
 	SHARED_KEY_OPTIONS,
@@ -22,6 +27,7 @@ static int run_open(struct cli *cli, int argc, char **argv)
 	struct dmt_secret *passphrase = NULL;
 	struct dmt_error err;
 	uint32_t flags = 0, flags_set = 0;
+	bool watch = false;
 	int option, r;
 
 	while ((option = getopt_long(argc, argv, "rh", open_options, NULL)) != -1) {
@@ -33,6 +39,9 @@ static int run_open(struct cli *cli, int argc, char **argv)
 			break;
 		case OPT_GUARD:
 			params.guard = true;
+			break;
+		case OPT_WATCH:
+			watch = true;
 			break;
 		case OPT_KEY_FILE:
 			key.key_file = optarg;
@@ -69,6 +78,9 @@ static int run_open(struct cli *cli, int argc, char **argv)
 	if (r)
 		return cli_report(&err);
 	printf("opened %s as /dev/mapper/%s\n", argv[optind], argv[optind + 1]);
+	if (watch)
+		return cli_start_monitor(argv[optind + 1]);
+	cli_warn_unwatched(cli, argv[optind + 1]);
 	return DMT_OK;
 }
 
@@ -86,6 +98,9 @@ const struct command command_open = {
 "      --key-file FILE      read the passphrase from FILE, '-' for standard\n"
 "                           input; without it, ask on the terminal\n"
 "  -r, --read-only          open the loop device read-only\n"
+"      --watch              start a monitor ('dmtool watch NAME --daemon')\n"
+"                           that grows the pool on demand; its log goes to\n"
+"                           /run/dmtool/watch/NAME.log\n"
 "      --guard              insert the space-guard target (kernel module)\n"
 "      --discards, --no-discards, --no-read-workqueue,\n"
 "      --no-write-workqueue, --same-cpu-crypt, --submit-from-crypt-cpus\n"

@@ -12,7 +12,8 @@
 
 static const struct command *const commands[] = {
 	&command_create, &command_open,	 &command_close, &command_status,
-	&command_remove, &command_table, &command_check, &command_info,
+	&command_grow,	 &command_watch, &command_reclaim, &command_remove,
+	&command_table,	 &command_check, &command_info,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -179,6 +179,69 @@ int dmt_close(struct dmt_context *ctx, const char *name, unsigned flags,
 int dmt_remove(struct dmt_context *ctx, const char *image, unsigned flags,
 	       struct dmt_error *err);
 
+struct dmt_grow_params {
+	uint64_t by;		/* grow by this many bytes, or ... */
+	uint64_t to;		/* ... to this data size; exactly one is set */
+};
+
+struct dmt_grow_result {
+	uint64_t old_size;	/* data area before, bytes */
+	uint64_t new_size;	/* data area after, bytes */
+	bool filesystem_grown;
+	char filesystem[32];
+};
+
+/* Grows the data area of the open volume name online: the backing file,
+ * the loop device, the pool (and the crypt layer under it), and in grow-fs
+ * mode the thin volume, crypt mapping and filesystem. Sizes round up to the
+ * chunk and crypt sector; a size the host cannot back beyond its reserve
+ * fails with DMT_ERR_NOSPACE. Running it again with the same size finishes
+ * a growth that was interrupted. */
+int dmt_grow(struct dmt_context *ctx, const char *name,
+	     const struct dmt_grow_params *params,
+	     struct dmt_grow_result *result, struct dmt_error *err);
+
+struct dmt_watch_params {
+	const char *const *names;	/* volumes to watch, open or not */
+	size_t count;
+	int stop_fd;		/* stop when it polls readable; -1: never */
+	unsigned int recheck_seconds;	/* timer between events; 0: 10 */
+	/* Overrides of each header's policy; zero fields keep the header's. */
+	struct dmt_growth_policy policy;
+	uint64_t max_bytes;	/* cap below the header's maximum; 0: none */
+	/* Called once every volume is claimed and checked the first time. */
+	void (*armed)(void *user_data);
+	void *user_data;
+};
+
+/* Watches volumes until stop_fd polls readable: waits on device-mapper
+ * events, grows pools below their low water mark by their policy, never
+ * into the host's reserve, and logs every event, growth, refusal and
+ * error through the context's log at DMT_LOG_INFO and DMT_LOG_WARNING.
+ * Volumes may be closed and opened while it runs. Fails with DMT_ERR_BUSY
+ * when another monitor watches one of the volumes. */
+int dmt_watch(struct dmt_context *ctx, const struct dmt_watch_params *params,
+	      struct dmt_error *err);
+
+struct dmt_reclaim_result {
+	char mountpoint[4096];
+	uint64_t trimmed;		/* bytes the filesystem discarded */
+	uint64_t allocated_before;	/* image bytes on the host */
+	uint64_t allocated_after;
+	uint64_t host_free_before;
+	uint64_t host_free_after;
+};
+
+/* Trims the mounted filesystem of the open volume name so that freed
+ * blocks become holes in the image. Fails with DMT_ERR_STATE naming the
+ * layer that drops discards, or when the volume is not mounted. */
+int dmt_reclaim(struct dmt_context *ctx, const char *name,
+		struct dmt_reclaim_result *result, struct dmt_error *err);
+
+/* Directory of monitor pid files and logs: $DMTOOL_RUN_DIR or
+ * /run/dmtool. */
+const char *dmt_run_dir(void);
+
 /* Pool modes, as the thin-pool target reports them. */
 enum dmt_pool_mode {
 	DMT_POOL_NONE = 0,	/* layout without a pool */

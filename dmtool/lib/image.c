@@ -150,13 +150,12 @@ bool image_find_signature(struct image *image, char *what, size_t size)
 	if (blkid_do_safeprobe(probe) == 0) {
 		if (blkid_probe_lookup_value(probe, "TYPE", &type, NULL) == 0) {
 			blkid_probe_lookup_value(probe, "USAGE", &usage, NULL);
-			snprintf(what, size, "a %s signature%s%s%s", type,
-				 usage ? " (" : "", usage ? usage : "",
-				 usage ? ")" : "");
+			snprintf(what, size, "a %s signature '%s'",
+				 usage ? usage : "known", type);
 			found = true;
 		} else if (blkid_probe_lookup_value(probe, "PTTYPE", &type,
 						    NULL) == 0) {
-			snprintf(what, size, "a %s partition table", type);
+			snprintf(what, size, "a partition table '%s'", type);
 			found = true;
 		}
 	}

@@ -7,11 +7,14 @@
 #include "mapper.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libdevmapper.h>
+#include <linux/dm-ioctl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -226,6 +229,9 @@ static int simple_task(struct dmt_context *ctx, int type, const char *name,
 	if (!sys_errno && type == DM_DEVICE_REMOVE &&
 	    !dm_task_retry_remove(task))
 		sys_errno = ENOMEM;
+	if (!sys_errno && (flags & MAPPER_DEFERRED) &&
+	    !dm_task_deferred_remove(task))
+		sys_errno = ENOMEM;
 	if (!sys_errno) {
 		log_debug(ctx, "%s %s", what, name);
 		sys_errno = run_task(ctx, task,
@@ -263,6 +269,13 @@ int mapper_remove(struct dmt_context *ctx, const char *name,
 		  struct dmt_error *err)
 {
 	return simple_task(ctx, DM_DEVICE_REMOVE, name, 0, "remove", err);
+}
+
+int mapper_remove_deferred(struct dmt_context *ctx, const char *name,
+			   struct dmt_error *err)
+{
+	return simple_task(ctx, DM_DEVICE_REMOVE, name, MAPPER_DEFERRED,
+			   "deferred remove", err);
 }
 
 static void copy_info(struct dm_task *task, const struct dm_info *dm,
@@ -602,4 +615,39 @@ int mapper_wait_event(struct dmt_context *ctx, const char *name,
 void mapper_device_path(const char *name, char *path, size_t size)
 {
 	snprintf(path, size, "%s/%s", dm_dir(), name);
+}
+
+/*
+ * libdevmapper keeps its control descriptor to itself, so the monitor
+ * polls a descriptor of its own: DM_DEV_ARM_POLL (device-mapper 4.37,
+ * kernel 4.13) records the global event count, and poll() reports the
+ * descriptor readable once the count moves on.
+ */
+int mapper_event_open(struct dmt_context *ctx, struct dmt_error *err)
+{
+	int fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		dmt_fail(ctx, err, DMT_ERR_KERNEL, errno,
+			 "cannot open /dev/mapper/control for events: %s",
+			 strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+int mapper_event_arm(struct dmt_context *ctx, int fd, struct dmt_error *err)
+{
+	struct dm_ioctl request;
+
+	memset(&request, 0, sizeof(request));
+	request.version[0] = DM_VERSION_MAJOR;
+	request.version[1] = 37;
+	request.version[2] = 0;
+	request.data_size = sizeof(request);
+	if (ioctl(fd, DM_DEV_ARM_POLL, &request) != 0)
+		return dmt_fail(ctx, err, DMT_ERR_KERNEL, errno,
+				"arming device-mapper event polling failed: %s; the kernel needs device-mapper 4.37 or later",
+				strerror(errno));
+	return DMT_OK;
 }

@@ -14,6 +14,7 @@
 #define MAPPER_SECRET (1u << 0)		/* table carries a key: wipe buffers */
 #define MAPPER_READ_ONLY (1u << 1)
 #define MAPPER_NOFLUSH (1u << 2)	/* suspend without flushing queued I/O */
+#define MAPPER_DEFERRED (1u << 3)	/* remove once the last user closes */
 
 struct mapper_info {
 	bool exists;
@@ -51,6 +52,9 @@ int mapper_clear(struct dmt_context *ctx, const char *name,
 /* Removes the device, retrying while something briefly holds it open. */
 int mapper_remove(struct dmt_context *ctx, const char *name,
 		  struct dmt_error *err);
+/* Schedules removal for when the last user closes the device. */
+int mapper_remove_deferred(struct dmt_context *ctx, const char *name,
+			   struct dmt_error *err);
 
 /* Fills info; info->exists is false (and 0 returned) when there is no such
  * device. */
@@ -88,6 +92,13 @@ int mapper_check_kernel(struct dmt_context *ctx, struct dmt_error *err);
  * interrupts the wait. */
 int mapper_wait_event(struct dmt_context *ctx, const char *name,
 		      uint32_t event_nr, struct dmt_error *err);
+
+/* A descriptor that polls readable when any device-mapper device raises
+ * an event (a table event such as a pool's low water mark, or a table
+ * change). Arm it before checking state, then poll; re-arm after each
+ * wake-up. Returns -1 with err set on failure. */
+int mapper_event_open(struct dmt_context *ctx, struct dmt_error *err);
+int mapper_event_arm(struct dmt_context *ctx, int fd, struct dmt_error *err);
 
 /* Path of the device node: /dev/mapper/NAME. */
 void mapper_device_path(const char *name, char *path, size_t size);

@@ -71,6 +71,11 @@ int stack_plan_line(const struct stack_plan *plan, size_t index,
  * to 1024 bits, device references and every optional argument. */
 #define STACK_CRYPT_LINE_MAX 1536
 
+/* Lengths in bytes of the thin volume and of the crypt mapping, which in
+ * grow-fs mode follow the data area. */
+uint64_t stack_thin_length(const struct volume_header *h);
+uint64_t stack_crypt_length(const struct volume_header *h);
+
 /* The pool's low water mark in data blocks for the header's policy. */
 uint64_t stack_low_water_blocks(const struct volume_header *h);
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Names, UUIDs and tables of each layout's devices: no system calls. */
+#include "policy.h"
 #include "stack.h"
 #include "table.h"
 
@@ -207,17 +208,19 @@ static void base_ref(const struct stack_plan *plan, enum stack_role role,
 
 uint64_t stack_low_water_blocks(const struct volume_header *h)
 {
-	uint32_t percent = h->growth.low_water_percent;
-	uint64_t blocks = h->data_size / h->chunk_size;
-	uint64_t low_water = blocks * percent / 100;
+	uint64_t blocks = policy_low_water(&h->growth, h->data_size) /
+			  h->chunk_size;
 
-	return low_water ? low_water : 1;
+	return blocks ? blocks : 1;
 }
 
-static uint64_t crypt_length(const struct volume_header *h)
+uint64_t stack_crypt_length(const struct volume_header *h)
 {
 	if (h->layout == DMT_LAYOUT_CRYPT_THIN)
 		return h->data_offset + h->data_size;
+	if (h->layout == DMT_LAYOUT_THIN_CRYPT &&
+	    (h->flags & HEADER_FLAG_GROW_FS))
+		return h->data_size - h->luks_size;
 	return h->virtual_size;
 }
 
@@ -238,7 +241,7 @@ static int crypt_line(const struct stack_plan *plan,
 	};
 
 	base_ref(plan, ROLE_CRYPT, device, sizeof(device));
-	return table_crypt(line, crypt_length(h) >> SECTOR_SHIFT, &crypt,
+	return table_crypt(line, stack_crypt_length(h) >> SECTOR_SHIFT, &crypt,
 			   buffer, size);
 }
 
@@ -260,8 +263,12 @@ static int pool_line(const struct stack_plan *plan,
 	return table_thin_pool(line, h->data_size >> SECTOR_SHIFT, &pool);
 }
 
-static uint64_t thin_length(const struct volume_header *h)
+uint64_t stack_thin_length(const struct volume_header *h)
 {
+	/* In grow-fs mode the thin volume is as large as the pool, so the
+	 * filesystem never offers more than the pool holds. */
+	if (h->flags & HEADER_FLAG_GROW_FS)
+		return h->data_size;
 	if (h->layout == DMT_LAYOUT_THIN_CRYPT)
 		return h->virtual_size + h->luks_size;
 	return h->virtual_size;
@@ -292,7 +299,7 @@ int stack_plan_line(const struct stack_plan *plan, size_t index,
 		return pool_line(plan, line);
 	case ROLE_THIN:
 		layer_ref(plan, ROLE_POOL, device, sizeof(device));
-		return table_thin(line, thin_length(h) >> SECTOR_SHIFT, device,
+		return table_thin(line, stack_thin_length(h) >> SECTOR_SHIFT, device,
 				  0);
 	case ROLE_GUARD:
 		break;

@@ -92,13 +92,13 @@ static int format_crypt_options(char *buffer, size_t size,
 					 " %s", flags[i].name);
 		count++;
 	}
-	/* LUKS2 with sectors over 512 bytes counts IVs in those sectors, as
-	 * cryptsetup does, so the volume also opens with cryptsetup. */
+	/* IVs count 512-byte sectors whatever the encryption sector size
+	 * (no iv_large_sectors), as cryptsetup 2.6 sets up LUKS2, so the
+	 * volume also opens with cryptsetup. */
 	if (crypt->sector_size > SECTOR_SIZE) {
 		used += (size_t)snprintf(options + used, sizeof(options) - used,
-					 " sector_size:%u iv_large_sectors",
-					 crypt->sector_size);
-		count += 2;
+					 " sector_size:%u", crypt->sector_size);
+		count++;
 	}
 
 	if (count == 0)

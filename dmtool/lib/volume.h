@@ -25,6 +25,10 @@ struct volume_devices {
 int volume_find(struct dmt_context *ctx, const char *name,
 		struct volume_devices *volume, struct dmt_error *err);
 
+/* True when the top device and, for thin layouts, the pool and the thin
+ * volume are all present. */
+bool volume_is_complete(const struct volume_devices *volume);
+
 const struct volume_device *volume_device(const struct volume_devices *volume,
 					  enum stack_role role);
 
@@ -37,5 +41,16 @@ int volume_find_loop(struct dmt_context *ctx,
  * filesystem. */
 uint64_t volume_reserve_bytes(const struct dmt_growth_policy *growth,
 			      uint64_t host_total);
+
+/* Fails with DMT_ERR_STATE naming the first layer (or the loop device)
+ * that does not pass discards. */
+int volume_check_discards(struct dmt_context *ctx,
+			  const struct volume_devices *volume,
+			  const struct loop_state *loop, struct dmt_error *err);
+
+/* Grows the open volume name; dmt_grow and the monitor share it. */
+int volume_grow(struct dmt_context *ctx, const char *name,
+		const struct dmt_grow_params *params,
+		struct dmt_grow_result *result, struct dmt_error *err);
 
 #endif

@@ -7,16 +7,12 @@
 #include "mapper.h"
 #include "stack.h"
 
+#include "process.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* Runs thin_check on device and keeps its output. */
 static int run_thin_check(struct dmt_context *ctx, const char *device,
@@ -24,47 +20,16 @@ static int run_thin_check(struct dmt_context *ctx, const char *device,
 			  struct dmt_error *err)
 {
 	char *const argv[] = { "thin_check", (char *)device, NULL };
-	posix_spawn_file_actions_t actions;
-	size_t used = 0;
-	int pipe_fds[2];
-	pid_t pid;
-	int status, r;
+	int r;
 
-	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
-		return dmt_fail(ctx, err, DMT_ERR_FAILED, errno,
-				"cannot create a pipe for thin_check");
-
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-	log_debug(ctx, "running thin_check %s", device);
-	r = posix_spawnp(&pid, "thin_check", &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	close(pipe_fds[1]);
-	if (r != 0) {
-		close(pipe_fds[0]);
-		return dmt_fail(ctx, err, DMT_ERR_FAILED, r,
-				"cannot run thin_check: %s; install thin-provisioning-tools",
-				strerror(r));
+	r = process_capture(ctx, argv, result->thin_check_output,
+			  sizeof(result->thin_check_output),
+			  &result->thin_check_status, err);
+	if (r) {
+		dmt_error_append(err, "install thin-provisioning-tools");
+		return r;
 	}
-
-	for (;;) {
-		ssize_t got = read(pipe_fds[0], result->thin_check_output + used,
-				   sizeof(result->thin_check_output) - 1 - used);
-
-		if (got <= 0)
-			break;
-		used += (size_t)got;
-		if (used == sizeof(result->thin_check_output) - 1)
-			used = 0;	/* keep reading; the tail is what matters */
-	}
-	result->thin_check_output[used] = '\0';
-	close(pipe_fds[0]);
-	waitpid(pid, &status, 0);
-
 	result->thin_check_run = true;
-	result->thin_check_status = WIFEXITED(status) ? WEXITSTATUS(status) :
-							128 + WTERMSIG(status);
 	return DMT_OK;
 }
 

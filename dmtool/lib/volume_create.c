@@ -9,6 +9,7 @@
 #include "layout.h"
 #include "params.h"
 #include "stack.h"
+#include "volume.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,30 @@ static int prepare_backing(struct dmt_context *ctx, struct image *image,
 	return image_refresh_size(ctx, image, err);
 }
 
+/* The pool's whole data area may need new host space: it must fit above
+ * the reserve, so the pool runs out of space before the host does. */
+static int check_host_capacity(struct dmt_context *ctx, struct image *image,
+			       const struct volume_header *h,
+			       struct dmt_error *err)
+{
+	struct host_space host;
+	uint64_t reserve, spare;
+
+	if (image->is_block_device || !dmt_layout_has_thin(h->layout) ||
+	    image_host_space(image, &host) != 0)
+		return DMT_OK;
+
+	reserve = volume_reserve_bytes(&h->growth, host.total);
+	spare = host.free > reserve ? host.free - reserve : 0;
+	if (h->data_size <= spare)
+		return DMT_OK;
+	return dmt_fail(ctx, err, DMT_ERR_NOSPACE, ENOSPC,
+			"%s: the host filesystem has %llu bytes free and a reserve of %llu, so it can back %llu bytes of data, less than the initial data area of %llu; use a smaller --initial or --reserve, or free space",
+			image->path, (unsigned long long)host.free,
+			(unsigned long long)reserve, (unsigned long long)spare,
+			(unsigned long long)h->data_size);
+}
+
 /* Undoes what prepare_backing and the stack wrote to an image that existed
  * before: an empty file is emptied again; a device keeps the (unusable)
  * remains, as it carried no signature before. */
@@ -191,6 +216,8 @@ int dmt_create(struct dmt_context *ctx, const char *image_path,
 		goto close_image;
 
 	r = prepare_backing(ctx, &image, &h, err);
+	if (!r)
+		r = check_host_capacity(ctx, &image, &h, err);
 	if (r)
 		goto restore_image;
 

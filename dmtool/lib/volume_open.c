@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* dmt_open and dmt_close: rebuild a volume's stack from its image alone,
  * and tear it down again. */
+#include "filesystem.h"
 #include "image.h"
 #include "loop.h"
 #include "mapper.h"
@@ -60,6 +61,37 @@ close_image:
 	return r;
 }
 
+/* Finds the volume's top device, or when it is gone (a close or setup
+ * interrupted halfway) any device named NAME-<role>, so that the rest of
+ * the stack can still be found and closed. */
+static int find_any_layer(struct dmt_context *ctx, const char *name,
+			  struct mapper_info *info, struct dmt_error *err)
+{
+	static const enum stack_role roles[] = { ROLE_THIN, ROLE_CRYPT,
+						 ROLE_POOL, ROLE_TDATA,
+						 ROLE_TMETA, ROLE_GUARD };
+	char layer[160];
+	int r;
+
+	r = mapper_info(ctx, name, info, err);
+	if (r || info->exists)
+		return r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(roles); i++) {
+		snprintf(layer, sizeof(layer), "%s-%s", name,
+			 stack_role_name(roles[i]));
+		r = mapper_info(ctx, layer, info, err);
+		if (r)
+			return r;
+		if (info->exists &&
+		    strncmp(info->uuid, DMT_UUID_PREFIX,
+			    strlen(DMT_UUID_PREFIX)) == 0)
+			return DMT_OK;
+	}
+	return dmt_fail(ctx, err, DMT_ERR_NOT_FOUND, ENODEV,
+			"no open volume named '%s'", name);
+}
+
 int volume_find(struct dmt_context *ctx, const char *name,
 		struct volume_devices *volume, struct dmt_error *err)
 {
@@ -71,12 +103,9 @@ int volume_find(struct dmt_context *ctx, const char *name,
 	int r;
 
 	memset(volume, 0, sizeof(*volume));
-	r = mapper_info(ctx, name, &top, err);
+	r = find_any_layer(ctx, name, &top, err);
 	if (r)
 		return r;
-	if (!top.exists)
-		return dmt_fail(ctx, err, DMT_ERR_NOT_FOUND, ENODEV,
-				"no open volume named '%s'", name);
 	if (!stack_parse_uuid(top.uuid, volume->uuid, &role))
 		return dmt_fail(ctx, err, DMT_ERR_NOT_FOUND, EINVAL,
 				"'%s' is a device-mapper device but not a dmtool volume (UUID '%s')",
@@ -99,6 +128,20 @@ int volume_find(struct dmt_context *ctx, const char *name,
 	}
 	free(devices);
 	return DMT_OK;
+}
+
+bool volume_is_complete(const struct volume_devices *volume)
+{
+	bool top = false, pool = false, thin = false;
+
+	for (size_t i = 0; i < volume->count; i++) {
+		top |= volume->devices[i].top;
+		pool |= volume->devices[i].role == ROLE_POOL;
+		thin |= volume->devices[i].role == ROLE_THIN;
+	}
+	/* A thin layout without its pool or thin volume is being torn down
+	 * or was left half-built. */
+	return top && pool == thin;
 }
 
 const struct volume_device *volume_device(const struct volume_devices *volume,
@@ -141,18 +184,94 @@ int volume_find_loop(struct dmt_context *ctx,
 			volume->name);
 }
 
+static uint64_t writes_in_flight(const struct volume_devices *volume)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < volume->count; i++) {
+		unsigned long long reads = 0, writes = 0;
+		char path[128];
+		FILE *file;
+
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/inflight",
+			 volume->devices[i].info.major,
+			 volume->devices[i].info.minor);
+		file = fopen(path, "re");
+		if (!file)
+			continue;
+		if (fscanf(file, "%llu %llu", &reads, &writes) == 2)
+			total += writes;
+		fclose(file);
+	}
+	return total;
+}
+
+/* A pool that can no longer write would lose what its users still hold:
+ * dirty pages of a mounted filesystem, writes in flight. Closing then
+ * needs --force, which removes the devices once their users let go. */
+static int check_pool_writable(struct dmt_context *ctx,
+			       const struct volume_devices *volume,
+			       unsigned int flags, bool *deferred,
+			       struct dmt_error *err)
+{
+	const struct volume_device *top = NULL;
+	struct dmt_volume_status status;
+	struct mount_info mount = { 0 };
+	uint64_t in_flight;
+
+	*deferred = false;
+	if (dmt_status(ctx, volume->name, &status, NULL) != DMT_OK ||
+	    status.pool_mode == DMT_POOL_RW || status.pool_mode == DMT_POOL_NONE)
+		return DMT_OK;
+	for (size_t i = 0; i < volume->count; i++) {
+		if (volume->devices[i].top)
+			top = &volume->devices[i];
+	}
+	in_flight = writes_in_flight(volume);
+	if (!top || (top->info.open_count == 0 && in_flight == 0))
+		return DMT_OK;
+
+	if (flags & DMT_CLOSE_FORCE) {
+		*deferred = true;
+		return DMT_OK;
+	}
+	filesystem_find_mount(top->info.major, top->info.minor, &mount);
+	return dmt_fail(ctx, err, DMT_ERR_STATE, EBUSY,
+			"%s: the pool is %s while the volume is in use%s%s (%llu writes in flight): data its users have not written back yet is lost when they fail; grow the pool ('dmtool grow %s') or delete files and run 'dmtool reclaim %s', then unmount; --force removes the devices once their last user closes them",
+			volume->name, dmt_pool_mode_name(status.pool_mode),
+			mount.mounted ? ", mounted at " : "",
+			mount.mounted ? mount.mountpoint : "",
+			(unsigned long long)in_flight, volume->name,
+			volume->name);
+}
+
+static int remove_deferred(struct dmt_context *ctx,
+			   const struct volume_devices *volume,
+			   struct dmt_error *err)
+{
+	for (size_t i = 0; i < volume->count; i++) {
+		int r = mapper_remove_deferred(ctx, volume->devices[i].info.name,
+					       err);
+
+		if (r)
+			return r;
+	}
+	return DMT_OK;
+}
+
 int dmt_close(struct dmt_context *ctx, const char *name, unsigned flags,
 	      struct dmt_error *err)
 {
 	struct volume_devices volume;
 	struct loop_state loop;
 	struct image image;
-	bool locked = false;
+	bool locked = false, deferred;
 	int r;
 
-	(void)flags;
 	dmt_error_clear(err);
 	r = volume_find(ctx, name, &volume, err);
+	if (!r)
+		r = check_pool_writable(ctx, &volume, flags, &deferred, err);
 	if (r)
 		return r;
 
@@ -163,7 +282,10 @@ int dmt_close(struct dmt_context *ctx, const char *name, unsigned flags,
 		       NULL) == DMT_OK)
 		locked = true;
 
-	r = stack_teardown(ctx, volume.uuid, err);
+	if (deferred)
+		r = remove_deferred(ctx, &volume, err);
+	else
+		r = stack_teardown(ctx, volume.uuid, err);
 	if (locked)
 		image_close(&image);
 	return r;

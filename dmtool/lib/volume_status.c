@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* dmt_status and dmt_list: what an open volume looks like right now. */
 #include "image.h"
+#include "marker.h"
 #include "status_parse.h"
 #include "volume.h"
 
@@ -168,6 +169,10 @@ int dmt_status(struct dmt_context *ctx, const char *name,
 	if (r)
 		return r;
 	snprintf(status->name, sizeof(status->name), "%s", name);
+	if (!volume_is_complete(&volume))
+		return dmt_fail(ctx, err, DMT_ERR_NOT_FOUND, ENODEV,
+				"volume '%s' is partly closed: only %zu of its devices remain; 'dmtool close %s' removes them",
+				name, volume.count, name);
 	fill_devices(&volume, status);
 
 	r = volume_find_loop(ctx, &volume, &loop, err);
@@ -197,6 +202,7 @@ int dmt_status(struct dmt_context *ctx, const char *name,
 	if (!dmt_layout_has_thin(status->layout))
 		status->data_total = status->virtual_size;
 	fill_capacity(status);
+	status->monitor_armed = marker_armed(name, &status->monitor_pid);
 	return DMT_OK;
 }
 

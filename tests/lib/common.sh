@@ -163,3 +163,43 @@ make_key_file() {
 allocated_bytes() {
 	echo $(($(stat -c %b "$1") * $(stat -c %B "$1")))
 }
+
+# The name the test's volume is opened under.
+volume_name() {
+	echo "${TEST_PREFIX}${1:-vol}"
+}
+
+# Fills DIR with real files (a copy of part of /usr/share/doc) and one
+# random 16 MiB file.
+fill_files() {
+	local dir=$1
+
+	mkdir -p "$dir/doc"
+	find /usr/share/doc -maxdepth 2 -type f -size -64k >"$TEST_DIR/.files" 2>/dev/null || true
+	head -n 300 "$TEST_DIR/.files" | while read -r file; do
+		cp --parents "$file" "$dir/doc/" 2>/dev/null || true
+	done
+	head -c 16M /dev/urandom >"$dir/large.bin"
+}
+
+# Prints sorted checksums of every file under DIR, relative to DIR.
+checksum_tree() {
+	(cd "$1" && find . -type f ! -path './lost+found/*' -print0 | sort -z | xargs -0 md5sum)
+}
+
+# Fails when a dm device of the test or a loop device on IMAGE is left.
+assert_no_leftovers() {
+	local image=$1 devices loops
+
+	devices=$(dmsetup ls 2>/dev/null | awk -v p="$TEST_PREFIX" 'index($1, p) == 1 { print $1 }' | tr '\n' ' ')
+	[ -z "$devices" ] || fail "device-mapper devices left behind: $devices"
+	if [ -e "$image" ]; then
+		loops=$(losetup -j "$image" 2>/dev/null)
+		[ -z "$loops" ] || fail "loop device left on $image: $loops"
+	fi
+}
+
+# Reads a field of 'dmtool status --json NAME' with a jq filter.
+status_field() {
+	"$DMTOOL" status --json "$1" | jq -r "$2"
+}

@@ -62,7 +62,7 @@ static void crypt_line_masks_key(void **state)
 	(void)state;
 	assert_int_equal(table_crypt(&line, 800, &crypt, buffer, sizeof(buffer)), 0);
 	assert_string_equal(line.params,
-			    "aes-xts-plain64 deadbeef 0 253:3 32768 4 allow_discards no_read_workqueue sector_size:4096 iv_large_sectors");
+			    "aes-xts-plain64 deadbeef 0 253:3 32768 3 allow_discards no_read_workqueue sector_size:4096");
 
 	crypt.key = NULL;
 	crypt.flags = 0;
