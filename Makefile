@@ -74,21 +74,27 @@ $(STATIC_LIB): $(LIB_OBJECTS)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# Binaries are linked under a temporary name and renamed into place, so a
+# test or monitor starting during a rebuild never runs a half-written file.
 $(SHARED_LIB): $(LIB_OBJECTS)
-	$(Q)$(CC) -shared -Wl,-soname,libdmtool.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libdmtool.so.0 -o $@.tmp $^ $(LDLIBS)
+	@mv $@.tmp $@
 
 $(CLI): $(CLI_OBJECTS) $(STATIC_LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) -o $@ $(CLI_OBJECTS) $(STATIC_LIB) $(LDLIBS)
+	$(Q)$(CC) -o $@.tmp $(CLI_OBJECTS) $(STATIC_LIB) $(LDLIBS)
+	@mv $@.tmp $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $< $(STATIC_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) -o $@.tmp $< $(STATIC_LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@mv $@.tmp $@
 
 $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(STATIC_LIB)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $< $(STATIC_LIB) $(LDLIBS)
+	$(Q)$(CC) -o $@.tmp $< $(STATIC_LIB) $(LDLIBS)
+	@mv $@.tmp $@
 
 # kbuild writes its products next to the sources in kmod/.
 module:

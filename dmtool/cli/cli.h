@@ -23,7 +23,8 @@ struct command {
 
 extern const struct command command_create, command_open, command_close,
 	command_status, command_remove, command_table, command_check,
-	command_info, command_grow, command_watch, command_reclaim;
+	command_info, command_grow, command_watch, command_reclaim,
+	command_tune;
 
 /* Prints "dmtool: <message>" to stderr and returns code. */
 int cli_error(int code, const char *format, ...)

@@ -78,6 +78,21 @@ static json_object *devices_json(const struct dmt_volume_status *s)
 	return devices;
 }
 
+static json_object *guard_json(const struct dmt_volume_status *s)
+{
+	json_object *guard = json_object_new_object();
+
+	json_object_object_add(guard, "state", json_object_new_string(s->guard_state));
+	json_object_object_add(guard, "free", json_u64(s->guard_free));
+	json_object_object_add(guard, "reserve", json_u64(s->guard_reserve));
+	json_object_object_add(guard, "low_water", json_u64(s->guard_low_water));
+	json_object_object_add(guard, "allocated",
+			       s->guard_allocated < 0 ? NULL :
+			       json_object_new_int64(s->guard_allocated));
+	json_object_object_add(guard, "failed_writes", json_u64(s->guard_failed_writes));
+	return guard;
+}
+
 static json_object *status_json(const struct dmt_volume_status *s)
 {
 	json_object *root = json_object_new_object();
@@ -117,6 +132,9 @@ static json_object *status_json(const struct dmt_volume_status *s)
 	json_object_object_add(root, "crypt", s->has_crypt ? crypt_json(s) : NULL);
 	json_object_object_add(root, "monitor_armed",
 			       json_object_new_boolean(s->monitor_armed));
+	json_object_object_add(root, "monitor_pid",
+			       s->monitor_armed ? json_object_new_int(s->monitor_pid) : NULL);
+	json_object_object_add(root, "guard", s->has_guard ? guard_json(s) : NULL);
 	json_object_object_add(root, "devices", devices_json(s));
 	return root;
 }
@@ -188,7 +206,15 @@ static void print_text(const struct dmt_volume_status *s)
 		print_pool(s);
 	if (s->has_crypt)
 		print_crypt(s);
-	printf("monitor:       %s\n", s->monitor_armed ? "armed" : "not armed");
+	if (s->monitor_armed)
+		printf("monitor:       armed (pid %d)\n", s->monitor_pid);
+	else
+		printf("monitor:       not armed\n");
+	if (s->has_guard)
+		printf("guard:         %s, %s free by its estimate, reserve %s, %llu writes failed\n",
+		       s->guard_state, dmt_format_size(s->guard_free, a, sizeof(a)),
+		       dmt_format_size(s->guard_reserve, b, sizeof(b)),
+		       (unsigned long long)s->guard_failed_writes);
 	printf("devices:      ");
 	for (size_t i = 0; i < s->device_count; i++)
 		printf(" %s (%s %u:%u)%s", s->devices[i].name, s->devices[i].role,

@@ -13,7 +13,7 @@
 static const struct command *const commands[] = {
 	&command_create, &command_open,	 &command_close, &command_status,
 	&command_grow,	 &command_watch, &command_reclaim, &command_remove,
-	&command_table,	 &command_check, &command_info,
+	&command_table,	 &command_check, &command_info, &command_tune,
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -303,6 +303,15 @@ struct dmt_volume_status {
 	bool monitor_armed;
 	int monitor_pid;
 
+	/* The space-guard target, when the volume has one. */
+	bool has_guard;
+	char guard_state[16];		/* "ok", "low" or "exhausted" */
+	uint64_t guard_free;		/* the guard's estimate, bytes */
+	uint64_t guard_reserve;
+	uint64_t guard_low_water;
+	int64_t guard_allocated;	/* bytes of its range; -1 unknown */
+	uint64_t guard_failed_writes;
+
 	size_t device_count;
 	struct dmt_device_info devices[DMT_MAX_DEVICES];
 };
@@ -381,6 +390,95 @@ struct dmt_image_info {
 
 int dmt_image_info(struct dmt_context *ctx, const char *image,
 		   struct dmt_image_info *info, struct dmt_error *err);
+
+/* ------------------------------------------------------------------------
+ * Tuning: choosing dm-crypt flags by measurement (dmt_tune)
+ * ------------------------------------------------------------------------ */
+
+#include <signal.h>
+
+/* The workloads dmt_tune measures, as the fio profiles of the same names
+ * in bench/profiles do: 1 MiB blocks in sequence at queue depth 8, and
+ * 4 KiB blocks at random offsets at queue depths 1 and 32, all O_DIRECT. */
+enum dmt_tune_profile {
+	DMT_TUNE_SEQ_WRITE = 0,
+	DMT_TUNE_SEQ_READ,
+	DMT_TUNE_RAND_WRITE_QD1,
+	DMT_TUNE_RAND_WRITE_QD32,
+	DMT_TUNE_RAND_READ_QD1,
+	DMT_TUNE_RAND_READ_QD32,
+	DMT_TUNE_PROFILE_COUNT,
+};
+
+/* Returns the profile's name: "seq-write", "rand-read-qd32", ... */
+const char *dmt_tune_profile_name(enum dmt_tune_profile profile);
+
+/* The flags dmt_tune varies; the others (allow_discards,
+ * submit_from_crypt_cpus) keep the header's value. */
+#define DMT_TUNE_FLAGS (DMT_CRYPT_SAME_CPU | DMT_CRYPT_NO_READ_WORKQUEUE | \
+			DMT_CRYPT_NO_WRITE_WORKQUEUE)
+
+#define DMT_TUNE_MAX_VARIANTS 5
+
+struct dmt_tune_params {
+	/* Measured time per profile and round, after a ramp of half of it;
+	 * 0: 1000. */
+	uint32_t runtime_ms;
+	uint32_t rounds;	/* passes over all variants; 0: 2 */
+	uint64_t scratch_size;	/* bytes of the scratch device; 0: 64 MiB */
+	bool dry_run;		/* choose, but leave the header as it is */
+	/* Checked between measurements; once it is non-zero, dmt_tune
+	 * removes its scratch devices and fails with DMT_ERR_FAILED and
+	 * sys_errno EINTR. May be NULL. */
+	const volatile sig_atomic_t *cancel;
+};
+
+struct dmt_tune_variant {
+	uint32_t flags;		/* DMT_CRYPT_* */
+	/* Bytes per second, the median of the rounds. */
+	double throughput[DMT_TUNE_PROFILE_COUNT];
+	/* Geometric mean over the profiles of the throughput relative to the
+	 * variant with the header's flags (whose score is 1). */
+	double score;
+	bool current;		/* the header's flags */
+};
+
+struct dmt_tune_result {
+	enum dmt_layout layout;
+	char scratch[256];	/* where the variants were measured */
+	uint64_t scratch_size;
+	uint32_t runtime_ms;
+	uint32_t rounds;
+	uint32_t old_flags;	/* the header's flags before */
+	uint32_t new_flags;	/* the chosen variant's flags */
+	size_t variant_count;
+	struct dmt_tune_variant variants[DMT_TUNE_MAX_VARIANTS];
+	size_t chosen;		/* index into variants */
+	bool header_written;
+};
+
+/* Measures the dm-crypt flag variants (the header's flags, and the header's
+ * flags with none of, only no_read_workqueue of, both workqueue flags of,
+ * or only same_cpu_crypt of DMT_TUNE_FLAGS) on temporary dm-crypt devices
+ * with a random throwaway key, beside the open volume name, and records
+ * the best in the image header for the next open. The volume's own devices
+ * and data are never written:
+ *   - thin-crypt: the scratch device is thin device 1 of the volume's own
+ *     pool, which dmtool reserves for this and deletes again afterwards
+ *     (deleting one left by an interrupted tune first). The pool needs
+ *     twice scratch_size free.
+ *   - crypt and crypt-thin: the scratch device is a loop device, with the
+ *     volume's loop settings, over a temporary sparse file beside the
+ *     image, unlinked at once. crypt-thin's pool is not rebuilt above it.
+ * A variant replaces the header's flags only when its score is at least
+ * 3% higher, so noise alone does not flip the choice. Fails with
+ * DMT_ERR_STATE for a layout without dm-crypt, DMT_ERR_NOSPACE when the
+ * pool or the host filesystem cannot hold the scratch device, and
+ * DMT_ERR_BUSY when another tune of the volume runs or another dmtool
+ * operation holds the image lock when the header is written. */
+int dmt_tune(struct dmt_context *ctx, const char *name,
+	     const struct dmt_tune_params *params,
+	     struct dmt_tune_result *result, struct dmt_error *err);
 
 #ifdef __cplusplus
 }

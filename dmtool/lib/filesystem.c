@@ -105,6 +105,12 @@ int filesystem_trim(struct dmt_context *ctx, const char *mountpoint,
 				"%s: cannot open the mountpoint: %s", mountpoint,
 				strerror(errno));
 
+	/* Blocks freed in a transaction not yet committed are not free for
+	 * FITRIM: sync first, so just-deleted files are trimmed too. */
+	if (syncfs(fd) != 0)
+		log_warning(ctx, "%s: syncfs failed: %s", mountpoint,
+			    strerror(errno));
+
 	log_info(ctx, "%s: trimming free space", mountpoint);
 	if (ioctl(fd, FITRIM, &range) != 0)
 		r = dmt_fail(ctx, err, DMT_ERR_FAILED, errno,

@@ -11,6 +11,7 @@
  * (which resumes the pool), and on a slow timer that also notices host
  * space used by others and volumes opened or closed.
  */
+#include "filesystem.h"
 #include "marker.h"
 #include "mapper.h"
 #include "policy.h"
@@ -18,13 +19,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "filesystem.h"
 
 /* Checks of one volume in a row: growth resumes the pool, which can leave
  * it below its mark again when a writer is fast. */
@@ -42,6 +42,7 @@ struct watched {
 	bool needs_check;
 	enum growth_verdict verdict;
 	time_t last_warning;
+	char guard_state[16];
 };
 
 struct monitor {
@@ -103,6 +104,29 @@ static void report_mode(struct monitor *m, struct watched *w,
 	}
 	w->mode = s->pool_mode;
 	w->needs_check = s->needs_check;
+}
+
+/* The guard raises events when the host's free space crosses its low
+ * water mark and the reserve; each change of its state is logged. */
+static void report_guard(struct monitor *m, struct watched *w,
+			 const struct dmt_volume_status *s)
+{
+	if (!s->has_guard || strcmp(s->guard_state, w->guard_state) == 0)
+		return;
+
+	if (strcmp(s->guard_state, "ok") == 0)
+		log_info(m->ctx, "%s: guard ok: %llu bytes free on the host, low water mark %llu",
+			 w->name, (unsigned long long)s->guard_free,
+			 (unsigned long long)s->guard_low_water);
+	else
+		log_warning(m->ctx, "%s: guard %s: %llu bytes free on the host, reserve %llu; %s",
+			    w->name, s->guard_state,
+			    (unsigned long long)s->guard_free,
+			    (unsigned long long)s->guard_reserve,
+			    strcmp(s->guard_state, "exhausted") == 0 ?
+				    "writes needing new host space fail with ENOSPC; free space on the host" :
+				    "free space on the host before it reaches the reserve");
+	snprintf(w->guard_state, sizeof(w->guard_state), "%s", s->guard_state);
 }
 
 /* The crypt layout has no pool: in grow-fs mode its filesystem's free
@@ -238,6 +262,7 @@ static void check_volume(struct monitor *m, struct watched *w)
 
 		if (dmt_layout_has_thin(status.layout))
 			report_mode(m, w, &status);
+		report_guard(m, w, &status);
 		w->checked = true;
 		if (!pool_space_of(m, &status, &space))
 			return;

@@ -4,18 +4,73 @@
 #include "kernel.h"
 #include "mapper.h"
 #include "table.h"
+#include "policy.h"
+#include "volume.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* The pool formats its metadata when the first block is all zeros. */
 #define METADATA_SUPERBLOCK_SIZE 4096
+
+int stack_plan_guard(struct dmt_context *ctx, struct stack_plan *plan,
+		     const char *image_path, bool is_block_device,
+		     struct dmt_error *err)
+{
+	char *absolute;
+	struct statvfs vfs;
+	uint64_t total;
+
+	if (is_block_device)
+		return dmt_fail(ctx, err, DMT_ERR_USAGE, EINVAL,
+				"%s: the space guard watches the filesystem holding an image file; a block device has none",
+				image_path);
+	absolute = realpath(image_path, NULL);
+	if (!absolute || statvfs(absolute, &vfs) != 0) {
+		free(absolute);
+		return dmt_fail(ctx, err, DMT_ERR_IMAGE, errno,
+				"%s: cannot resolve the image path: %s",
+				image_path, strerror(errno));
+	}
+	if (strpbrk(absolute, " \t\n\\") || strlen(absolute) >= PATH_MAX) {
+		free(absolute);
+		return dmt_fail(ctx, err, DMT_ERR_USAGE, EINVAL,
+				"%s: the space guard cannot watch a path with whitespace or a backslash; move or link the image",
+				image_path);
+	}
+	snprintf(plan->backing_file, sizeof(plan->backing_file), "%s",
+		 absolute);
+	free(absolute);
+
+	total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	plan->guard_reserve = volume_reserve_bytes(&plan->header->growth, total);
+	plan->guard_low_water = plan->guard_reserve + LOW_WATER_MIN;
+	return DMT_OK;
+}
+
+/* The space-guard module is loaded by name when installed, else from
+ * DMTOOL_GUARD_MODULE (a path to dm-space-guard.ko, as the tests do). */
+static int require_guard(struct dmt_context *ctx, struct dmt_error *err)
+{
+	const char *path = getenv("DMTOOL_GUARD_MODULE");
+	struct dmt_error ignored;
+
+	if (kernel_require_target(ctx, "space-guard", "dm-space-guard",
+				  &ignored) == DMT_OK)
+		return DMT_OK;
+	if (path && path[0] &&
+	    kernel_require_target(ctx, "space-guard", path, &ignored) == DMT_OK)
+		return DMT_OK;
+	return dmt_fail(ctx, err, DMT_ERR_KERNEL, ENOENT,
+			"the space-guard target is not available: build and install its module ('make module && make install'), or set DMTOOL_GUARD_MODULE to the path of dm-space-guard.ko");
+}
 
 static int require_targets(struct dmt_context *ctx,
 			   const struct stack_plan *plan, struct dmt_error *err)
@@ -29,8 +84,10 @@ static int require_targets(struct dmt_context *ctx,
 		if (r)
 			return r;
 	}
-	if (dmt_layout_has_crypt(plan->header->layout))
+	if (!r && dmt_layout_has_crypt(plan->header->layout))
 		r = kernel_require_target(ctx, "crypt", "dm-crypt", err);
+	if (!r && plan->guard)
+		r = require_guard(ctx, err);
 	return r;
 }
 
@@ -289,6 +346,12 @@ int stack_build(struct dmt_context *ctx, struct stack_plan *plan,
 	int r;
 
 	memset(&key, 0, sizeof(key));
+	if (plan->guard) {
+		r = stack_plan_guard(ctx, plan, image->path,
+				     image->is_block_device, err);
+		if (r)
+			return r;
+	}
 	r = require_targets(ctx, plan, err);
 	if (r)
 		return r;

@@ -36,7 +36,9 @@ struct stack_plan {
 	char volume_name[DMT_NAME_MAX + 1];
 	char volume_uuid[DMT_UUID_STRING_LEN + 1];
 	bool guard;
-	char backing_file[PATH_MAX];	/* for the guard's table */
+	char backing_file[PATH_MAX];	/* absolute, for the guard's table */
+	uint64_t guard_reserve;		/* bytes */
+	uint64_t guard_low_water;	/* bytes */
 	char loop_ref[64];	/* "7:3" once attached, else a placeholder */
 	size_t count;
 	struct stack_layer layers[DMT_MAX_DEVICES];
@@ -51,6 +53,13 @@ bool stack_name_valid(const char *name, char *why, size_t why_size);
 
 /* Builds the UUID prefix every device of a volume carries. */
 void stack_uuid_prefix(const char *volume_uuid, char *prefix, size_t size);
+
+/* Sets the guard's backing file (made absolute) and thresholds from the
+ * header's policy and the filesystem holding image_path. Fails with
+ * DMT_ERR_USAGE for an image the guard cannot watch. */
+int stack_plan_guard(struct dmt_context *ctx, struct stack_plan *plan,
+		     const char *image_path, bool is_block_device,
+		     struct dmt_error *err);
 
 /* Fills plan's layers for header's layout. */
 void stack_plan_init(struct stack_plan *plan, const struct volume_header *h,

@@ -274,6 +274,24 @@ uint64_t stack_thin_length(const struct volume_header *h)
 	return h->virtual_size;
 }
 
+/* A space-guard over the loop device, from offset for length bytes; the
+ * loop device starts at the payload, so file offsets add payload_offset. */
+static int guard_line(const struct stack_plan *plan, const char *device,
+		      uint64_t offset, uint64_t length,
+		      struct dmt_target_line *line)
+{
+	struct guard_table guard = {
+		.device = device,
+		.offset = offset >> SECTOR_SHIFT,
+		.backing_file = plan->backing_file,
+		.file_offset = plan->header->payload_offset + offset,
+		.reserve = plan->guard_reserve,
+		.low_water = plan->guard_low_water,
+	};
+
+	return table_space_guard(line, length >> SECTOR_SHIFT, &guard);
+}
+
 int stack_plan_line(const struct stack_plan *plan, size_t index,
 		    const struct luks_volume *key, char *crypt_buffer,
 		    size_t crypt_buffer_size, struct dmt_target_line *line)
@@ -291,8 +309,10 @@ int stack_plan_line(const struct stack_plan *plan, size_t index,
 		return table_linear(line, h->metadata_size >> SECTOR_SHIFT,
 				    device, h->metadata_offset >> SECTOR_SHIFT);
 	case ROLE_TDATA:
-		/* TODO: a guarded data area loads space-guard here. */
 		base_ref(plan, layer->role, device, sizeof(device));
+		if (plan->guard)
+			return guard_line(plan, device, h->data_offset,
+					  h->data_size, line);
 		return table_linear(line, h->data_size >> SECTOR_SHIFT, device,
 				    h->data_offset >> SECTOR_SHIFT);
 	case ROLE_POOL:
@@ -302,7 +322,8 @@ int stack_plan_line(const struct stack_plan *plan, size_t index,
 		return table_thin(line, stack_thin_length(h) >> SECTOR_SHIFT, device,
 				  0);
 	case ROLE_GUARD:
-		break;
+		return guard_line(plan, plan->loop_ref, 0,
+				  stack_crypt_length(h) + h->luks_size, line);
 	}
 	return -EOPNOTSUPP;
 }

@@ -117,3 +117,26 @@ bool parse_crypt_table(const char *line, struct crypt_table_fields *fields)
 	}
 	return true;
 }
+
+bool parse_guard_status(const char *line, struct guard_status *status)
+{
+	unsigned long long free, reserve, low_water, failed;
+	char allocated[32];
+
+	memset(status, 0, sizeof(*status));
+	if (sscanf(line, "%15s %llu %llu %llu %31s %llu", status->state, &free,
+		   &reserve, &low_water, allocated, &failed) != 6)
+		return false;
+	if (strcmp(status->state, "ok") != 0 &&
+	    strcmp(status->state, "low") != 0 &&
+	    strcmp(status->state, "exhausted") != 0)
+		return false;
+
+	status->free = free;
+	status->reserve = reserve;
+	status->low_water = low_water;
+	status->allocated = strcmp(allocated, "-") == 0 ?
+				    -1 : (int64_t)strtoll(allocated, NULL, 10);
+	status->failed_writes = failed;
+	return true;
+}

@@ -20,6 +20,16 @@ struct pool_status {
  * has an unknown shape. */
 bool parse_pool_status(const char *line, struct pool_status *status);
 
+struct guard_status {
+	char state[16];
+	uint64_t free, reserve, low_water;
+	int64_t allocated;	/* -1 when the target printed '-' */
+	uint64_t failed_writes;
+};
+
+/* Parses a space-guard status line. */
+bool parse_guard_status(const char *line, struct guard_status *status);
+
 struct crypt_table_fields {
 	char cipher[48];
 	size_t key_hex_length;

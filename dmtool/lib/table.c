@@ -148,6 +148,18 @@ int table_crypt(struct dmt_target_line *line, uint64_t length,
 	return 0;
 }
 
+int table_space_guard(struct dmt_target_line *line, uint64_t length,
+		      const struct guard_table *guard)
+{
+	return set_line(line, "space-guard", length,
+			format_params("%s %llu %s %llu %llu %llu", guard->device,
+				      (unsigned long long)guard->offset,
+				      guard->backing_file,
+				      (unsigned long long)guard->file_offset,
+				      (unsigned long long)guard->reserve,
+				      (unsigned long long)guard->low_water));
+}
+
 void table_lines_free(struct dmt_target_line *lines, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {

@@ -44,6 +44,19 @@ size_t table_crypt_size(const struct crypt_table *crypt);
 int table_crypt(struct dmt_target_line *line, uint64_t length,
 		const struct crypt_table *crypt, char *buffer, size_t size);
 
+struct guard_table {
+	const char *device;
+	uint64_t offset;	/* sectors into device */
+	const char *backing_file;	/* absolute path, no whitespace */
+	uint64_t file_offset;	/* bytes: where the target's sector 0 lies */
+	uint64_t reserve;	/* bytes */
+	uint64_t low_water;	/* bytes, at least the reserve */
+};
+
+/* The space-guard target of kmod/ (docs/kmod.md). */
+int table_space_guard(struct dmt_target_line *line, uint64_t length,
+		      const struct guard_table *guard);
+
 /* Frees (after wiping) the params of lines built with malloc'ed params. */
 void table_lines_free(struct dmt_target_line *lines, size_t count);
 

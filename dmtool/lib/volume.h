@@ -25,6 +25,11 @@ struct volume_devices {
 int volume_find(struct dmt_context *ctx, const char *name,
 		struct volume_devices *volume, struct dmt_error *err);
 
+/* True when a space-guard target watches the volume's image: its own
+ * layer in the crypt layouts, the data area in the thin layouts. */
+bool volume_has_guard(struct dmt_context *ctx,
+		      const struct volume_devices *volume);
+
 /* True when the top device and, for thin layouts, the pool and the thin
  * volume are all present. */
 bool volume_is_complete(const struct volume_devices *volume);

@@ -229,8 +229,6 @@ int dmt_create(struct dmt_context *ctx, const char *image_path,
 		snprintf(name, sizeof(name), "dmtool-create-%02x%02x%02x%02x",
 			 h.uuid[0], h.uuid[1], h.uuid[2], h.uuid[3]);
 	stack_plan_init(&plan, &h, name, params->guard);
-	snprintf(plan.backing_file, sizeof(plan.backing_file), "%s",
-		 image_path);
 	r = stack_build(ctx, &plan, &image, &options, err);
 	if (r)
 		goto restore_image;

@@ -47,6 +47,20 @@ static const char *layer_name(const struct grow *g, enum stack_role role)
 	return device ? device->info.name : NULL;
 }
 
+/* Stops a growth after the named step when DMTOOL_FAULT names it, so the
+ * tests can check that every point a crash could hit leaves a volume that
+ * opens. */
+static int fault_point(struct grow *g, const char *step, struct dmt_error *err)
+{
+	const char *fault = getenv("DMTOOL_FAULT");
+
+	if (!fault || strcmp(fault, step) != 0)
+		return DMT_OK;
+	return dmt_fail(g->ctx, err, DMT_ERR_FAILED, EINTR,
+			"%s: growth stopped after step '%s' (DMTOOL_FAULT)",
+			g->volume.name, step);
+}
+
 static int read_pool(struct grow *g, struct dmt_error *err)
 {
 	const char *pool = layer_name(g, ROLE_POOL);
@@ -131,6 +145,18 @@ static int check_host_capacity(struct grow *g, uint64_t target,
 			(unsigned long long)capped);
 }
 
+/* The crypt layouts' guard covers the whole payload under dm-crypt. */
+static int grow_guard_layer(struct grow *g, struct dmt_error *err)
+{
+	const struct volume_header *h = &g->header;
+
+	if (!layer_name(g, ROLE_GUARD))
+		return DMT_OK;
+	return resize_layer(g->ctx, layer_name(g, ROLE_GUARD), "guard",
+			    (stack_crypt_length(h) + h->luks_size) >> SECTOR_SHIFT,
+			    NULL, err);
+}
+
 static int grow_thin_areas(struct grow *g, struct dmt_error *err)
 {
 	const struct volume_header *h = &g->header;
@@ -140,6 +166,9 @@ static int grow_thin_areas(struct grow *g, struct dmt_error *err)
 	size_t count;
 	int r;
 
+	r = grow_guard_layer(g, err);
+	if (r)
+		return r;
 	if (h->layout == DMT_LAYOUT_CRYPT_THIN) {
 		r = resize_layer(g->ctx, layer_name(g, ROLE_CRYPT), "crypt",
 				 (h->data_offset + h->data_size) >> SECTOR_SHIFT,
@@ -149,6 +178,8 @@ static int grow_thin_areas(struct grow *g, struct dmt_error *err)
 	}
 	r = resize_layer(g->ctx, layer_name(g, ROLE_TDATA), "data area",
 			 h->data_size >> SECTOR_SHIFT, NULL, err);
+	if (!r)
+		r = fault_point(g, "grow-after-data-area", err);
 	if (r)
 		return r;
 
@@ -188,10 +219,14 @@ static int grow_top_layers(struct grow *g, struct dmt_error *err)
 	const struct volume_header *h = &g->header;
 	int r;
 
-	if (h->layout == DMT_LAYOUT_CRYPT)
+	if (h->layout == DMT_LAYOUT_CRYPT) {
+		r = grow_guard_layer(g, err);
+		if (r)
+			return r;
 		return resize_layer(g->ctx, layer_name(g, ROLE_CRYPT), "crypt",
 				    stack_crypt_length(h) >> SECTOR_SHIFT, NULL,
 				    err);
+	}
 	if (!(h->flags & HEADER_FLAG_GROW_FS))
 		return DMT_OK;
 
@@ -241,10 +276,16 @@ static int grow_layers(struct grow *g, struct dmt_grow_result *result,
 
 	r = resize_backing(g->ctx, &g->image, end, err);
 	if (!r)
+		r = fault_point(g, "grow-after-file", err);
+	if (!r)
 		r = resize_loop(g->ctx, g->loop.number, end - h->payload_offset,
 				err);
 	if (!r)
+		r = fault_point(g, "grow-after-loop", err);
+	if (!r)
 		r = image_write_header(g->ctx, &g->image, h, err);
+	if (!r)
+		r = fault_point(g, "grow-after-header", err);
 	if (!r && dmt_layout_has_thin(h->layout))
 		r = grow_thin_areas(g, err);
 	if (!r)

@@ -52,8 +52,6 @@ int dmt_open(struct dmt_context *ctx, const char *image_path, const char *name,
 	options.guard = (params && params->guard) ||
 			(image.header.flags & HEADER_FLAG_GUARD);
 	stack_plan_init(&plan, &image.header, name, options.guard);
-	snprintf(plan.backing_file, sizeof(plan.backing_file), "%s",
-		 image_path);
 	r = stack_build(ctx, &plan, &image, &options, err);
 
 close_image:
@@ -128,6 +126,24 @@ int volume_find(struct dmt_context *ctx, const char *name,
 	}
 	free(devices);
 	return DMT_OK;
+}
+
+bool volume_has_guard(struct dmt_context *ctx,
+		      const struct volume_devices *volume)
+{
+	const struct volume_device *tdata = volume_device(volume, ROLE_TDATA);
+	struct dmt_target_line *lines;
+	size_t count;
+	bool guarded;
+
+	if (volume_device(volume, ROLE_GUARD))
+		return true;
+	if (!tdata || mapper_query(ctx, tdata->info.name, MAPPER_TABLE, &lines,
+				   &count, NULL) != DMT_OK)
+		return false;
+	guarded = count == 1 && strcmp(lines[0].type, "space-guard") == 0;
+	mapper_lines_free(lines, count);
+	return guarded;
 }
 
 bool volume_is_complete(const struct volume_devices *volume)

@@ -90,6 +90,34 @@ static void read_crypt(struct dmt_context *ctx,
 	mapper_lines_free(lines, count);
 }
 
+static void read_guard(struct dmt_context *ctx,
+		       const struct volume_devices *volume,
+		       struct dmt_volume_status *status)
+{
+	const struct volume_device *guard = volume_device(volume, ROLE_GUARD);
+	struct dmt_target_line *lines;
+	struct guard_status parsed;
+	size_t count;
+
+	if (!guard)
+		guard = volume_device(volume, ROLE_TDATA);
+	if (!guard || mapper_query(ctx, guard->info.name, MAPPER_STATUS, &lines,
+				   &count, NULL) != DMT_OK)
+		return;
+	if (count == 1 && strcmp(lines[0].type, "space-guard") == 0 &&
+	    parse_guard_status(lines[0].params, &parsed)) {
+		status->has_guard = true;
+		snprintf(status->guard_state, sizeof(status->guard_state), "%s",
+			 parsed.state);
+		status->guard_free = parsed.free;
+		status->guard_reserve = parsed.reserve;
+		status->guard_low_water = parsed.low_water;
+		status->guard_allocated = parsed.allocated;
+		status->guard_failed_writes = parsed.failed_writes;
+	}
+	mapper_lines_free(lines, count);
+}
+
 static void fill_from_header(const struct volume_header *h,
 			     struct dmt_volume_status *status)
 {
@@ -198,6 +226,7 @@ int dmt_status(struct dmt_context *ctx, const char *name,
 	crypt = volume_device(&volume, ROLE_CRYPT);
 	if (crypt)
 		read_crypt(ctx, crypt, status);
+	read_guard(ctx, &volume, status);
 
 	if (!dmt_layout_has_thin(status->layout))
 		status->data_total = status->virtual_size;

@@ -89,9 +89,11 @@ int dmt_table_for_image(struct dmt_context *ctx, const char *image_path,
 	if (!r) {
 		stack_plan_init(&stack, &image.header, name,
 				image.header.flags & HEADER_FLAG_GUARD);
-		snprintf(stack.backing_file, sizeof(stack.backing_file), "%s",
-			 image_path);
-		r = copy_plan(ctx, &stack, plan, err);
+		if (stack.guard)
+			r = stack_plan_guard(ctx, &stack, image_path,
+					     image.is_block_device, err);
+		if (!r)
+			r = copy_plan(ctx, &stack, plan, err);
 	}
 	image_close(&image);
 	if (r)
@@ -115,6 +117,32 @@ static void use_live_crypt_flags(struct dmt_context *ctx,
 		return;
 	if (count == 1 && parse_crypt_table(lines[0].params, &fields))
 		h->crypt.flags = fields.flags;
+	mapper_lines_free(lines, count);
+}
+
+/* The guard's path and thresholds come from its live table: messages may
+ * have changed the thresholds since it was loaded. */
+static void use_live_guard(struct dmt_context *ctx,
+			   const struct volume_devices *volume,
+			   struct stack_plan *stack)
+{
+	const struct volume_device *guard = volume_device(volume, ROLE_GUARD);
+	struct dmt_target_line *lines;
+	unsigned long long offset, file_offset, reserve, low_water;
+	size_t count;
+
+	if (!guard)
+		guard = volume_device(volume, ROLE_TDATA);
+	if (!guard || mapper_query(ctx, guard->info.name, MAPPER_TABLE, &lines,
+				   &count, NULL) != DMT_OK)
+		return;
+	if (count == 1 &&
+	    sscanf(lines[0].params, "%*s %llu %4095s %llu %llu %llu", &offset,
+		   stack->backing_file, &file_offset, &reserve,
+		   &low_water) == 5) {
+		stack->guard_reserve = reserve;
+		stack->guard_low_water = low_water;
+	}
 	mapper_lines_free(lines, count);
 }
 
@@ -145,9 +173,9 @@ int dmt_table_for_volume(struct dmt_context *ctx, const char *name,
 
 	use_live_crypt_flags(ctx, &volume, &image.header);
 	stack_plan_init(&stack, &image.header, name,
-			volume_device(&volume, ROLE_GUARD) != NULL);
-	snprintf(stack.backing_file, sizeof(stack.backing_file), "%s",
-		 loop.backing_file);
+			volume_has_guard(ctx, &volume));
+	if (stack.guard)
+		use_live_guard(ctx, &volume, &stack);
 	snprintf(stack.loop_ref, sizeof(stack.loop_ref), "%u:%u",
 		 major(loop.rdev), minor(loop.rdev));
 	for (size_t i = 0; i < stack.count; i++) {

@@ -85,14 +85,25 @@ teardown_everything() {
 	awk -v p="/dev/mapper/$TEST_PREFIX" 'index($1, p) == 1 { print $2 }' /proc/mounts |
 		while read -r mountpoint; do umount -l "$mountpoint" 2>/dev/null || true; done
 	remove_test_devices
+	# Loop devices over files inside a test's host filesystem keep it busy:
+	# detach them before unmounting it, and its own loop device after.
+	detach_test_loops
 	awk -v d="$TEST_DIR/" 'index($2 "/", d) == 1 { print $2 }' /proc/mounts | sort -r |
 		while read -r mountpoint; do
 			umount "$mountpoint" 2>/dev/null || umount -l "$mountpoint" 2>/dev/null || true
 		done
 	remove_test_devices
+	detach_test_loops
+	rm -rf "$TEST_DIR"
+}
+
+# Detaches the loop devices over files under TEST_DIR; a mounted one fails
+# and stays until its filesystem is unmounted.
+detach_test_loops() {
+	local loop
+
 	losetup -a -n -O NAME,BACK-FILE 2>/dev/null | awk -v d="$TEST_DIR/" 'index($2, d) == 1 { print $1 }' |
 		while read -r loop; do losetup -d "$loop" 2>/dev/null || true; done
-	rm -rf "$TEST_DIR"
 }
 
 # Records a background process to be killed at teardown.
@@ -169,16 +180,12 @@ volume_name() {
 	echo "${TEST_PREFIX}${1:-vol}"
 }
 
-# Fills DIR with real files (a copy of part of /usr/share/doc) and one
-# random 16 MiB file.
+# Fills DIR with real files (this machine's /usr/share/doc, packed by
+# scripts/make-test-data) and one random 16 MiB file.
 fill_files() {
 	local dir=$1
 
-	mkdir -p "$dir/doc"
-	find /usr/share/doc -maxdepth 2 -type f -size -64k >"$TEST_DIR/.files" 2>/dev/null || true
-	head -n 300 "$TEST_DIR/.files" | while read -r file; do
-		cp --parents "$file" "$dir/doc/" 2>/dev/null || true
-	done
+	tar -C "$dir" -xf "$DMTOOL_TOP/build/data/doc.tar"
 	head -c 16M /dev/urandom >"$dir/large.bin"
 }
 

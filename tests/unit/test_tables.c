@@ -8,9 +8,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
+#include "resize.h"
 #include "stack.h"
 #include "status_parse.h"
 #include "table.h"
@@ -238,6 +240,47 @@ static void crypt_table_fields(void **state)
 	assert_false(parse_crypt_table("aes", &f));
 }
 
+static void guard_line_and_status(void **state)
+{
+	struct guard_table guard = {
+		.device = "7:0", .offset = 8192, .backing_file = "/host/vol.img",
+		.file_offset = 1048576 + 4194304, .reserve = 1 << 20,
+		.low_water = 257 << 20,
+	};
+	struct dmt_target_line line;
+	struct guard_status s;
+
+	(void)state;
+	assert_int_equal(table_space_guard(&line, 131072, &guard), 0);
+	assert_string_equal(line.type, "space-guard");
+	assert_string_equal(line.params, "7:0 8192 /host/vol.img 5242880 1048576 269484032");
+	table_lines_free(&line, 1);
+
+	assert_true(parse_guard_status("low 1000 500 2000 4096 3", &s));
+	assert_string_equal(s.state, "low");
+	assert_int_equal(s.free, 1000);
+	assert_int_equal(s.reserve, 500);
+	assert_int_equal(s.low_water, 2000);
+	assert_int_equal(s.allocated, 4096);
+	assert_int_equal(s.failed_writes, 3);
+	assert_true(parse_guard_status("exhausted 0 500 2000 - 7", &s));
+	assert_int_equal(s.allocated, -1);
+	assert_false(parse_guard_status("full 0 500 2000 - 7", &s));
+	assert_false(parse_guard_status("ok 1 2", &s));
+}
+
+static void pool_params_new_low_water(void **state)
+{
+	char *params;
+
+	(void)state;
+	params = resize_pool_params("253:0 253:1 128 204 2 skip_block_zeroing error_if_no_space", 4096);
+	assert_non_null(params);
+	assert_string_equal(params, "253:0 253:1 128 4096 2 skip_block_zeroing error_if_no_space");
+	free(params);
+	assert_null(resize_pool_params("253:0 253:1 128", 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +293,8 @@ int main(void)
 		cmocka_unit_test(uuid_parsing),
 		cmocka_unit_test(pool_status_lines),
 		cmocka_unit_test(crypt_table_fields),
+		cmocka_unit_test(guard_line_and_status),
+		cmocka_unit_test(pool_params_new_low_water),
 	};
 
 	return cmocka_run_group_tests_name("tables", tests, NULL, NULL);
