@@ -1,0 +1,109 @@
+# Turns one benchmark run into its summary. Input: the records of
+# runs.jsonl, slurped into an array. Arguments (jq --argjson / --slurpfile):
+#   $run        run.json: the machine, the cipher throughput, the scale
+#   $rows       rows.tsv as an array of objects
+#   $tune       the 'dmtool tune --json' outputs, each with its layering
+#   $stock      what cryptsetup chose for its row: {key_bits, sector_size}
+# Throughput is in MiB/s, latency in microseconds.
+
+def median: sort | if length == 0 then null
+	elif length % 2 == 1 then .[(length - 1) / 2]
+	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+
+def mib: . / 1048576;
+
+# The direction a profile's bytes travel through the cipher.
+def direction: if test("read") then "read" elif . == "rand-rw" then "mixed" else "write" end;
+
+# The layering whose top device is the same stack without dm-crypt.
+def plain_counterpart($row):
+	if $row.layering == "crypt" or $row.layering == "cryptsetup" then "raw-loop"
+	elif $row.layering == "thin-crypt" or $row.layering == "crypt-thin" then
+		(if $row.variant == "guard" then "thin.guard" else "thin" end)
+	else null end;
+
+def key_bits($row):
+	if $row.variant == "key-256" then 256
+	elif $row.layering == "cryptsetup" then ($stock.key_bits // 512)
+	else 512 end;
+
+def has_crypt($row): $row.layering | test("crypt");
+
+# MiB/s the kernel's cipher sustains in the profile's direction; a mixed
+# profile moves 70% of its bytes through decryption.
+def cipher_ceiling($bits; $profile):
+	($run.cipher[$bits | tostring]) as $c |
+	if $c == null then null
+	else ($profile | direction) as $d |
+		if $d == "read" then $c.decrypt
+		elif $d == "write" then $c.encrypt
+		else 1 / (0.7 / $c.decrypt + 0.3 / $c.encrypt) end
+	end;
+
+# The flag variants 'dmtool tune' chooses between, by the bench's names.
+def flag_variants: ["default", "no-read-wq", "no-write-wq", "no-wq", "same-cpu"];
+def tune_profiles: ["seq-write", "seq-read", "rand-write-qd1", "rand-write-qd32",
+	"rand-read-qd1", "rand-read-qd32"];
+
+def geomean: if length == 0 then null
+	else (map(log) | add / length | exp) end;
+
+. as $records
+| ($rows | map({key: .id, value: .}) | from_entries) as $row_by_id
+| [$records | group_by([.row, .profile])[] |
+	{row: .[0].row, layering: .[0].layering, variant: .[0].variant,
+	 profile: .[0].profile, runs: length,
+	 mib_s: {median: (map(.bytes_per_second | mib) | median),
+		 min: (map(.bytes_per_second | mib) | min),
+		 max: (map(.bytes_per_second | mib) | max)},
+	 iops: (map(.iops) | median),
+	 latency_us: {p50: (map(.latency_us.p50 // empty) | median),
+		      p99: (map(.latency_us.p99 // empty) | median),
+		      p999: (map(.latency_us.p999 // empty) | median)}}
+	| .spread_percent = (if .mib_s.median > 0
+		then (.mib_s.max - .mib_s.min) / .mib_s.median * 100 else null end)]
+| (map({key: "\(.row) \(.profile)", value: .}) | from_entries) as $by
+| def result($row; $profile): $by["\($row) \($profile)"];
+  map(. as $r | $row_by_id[$r.row] as $row |
+	result("raw-loop"; $r.profile).mib_s.median as $device |
+	(if has_crypt($row) then cipher_ceiling(key_bits($row); $r.profile) else null end) as $cipher |
+	([$device, $cipher] | map(select(. != null)) | min) as $ceiling |
+	plain_counterpart($row) as $plain |
+	result($plain // ""; $r.profile).mib_s.median as $plain_median |
+	result($row.layering; $r.profile).mib_s.median as $default_median |
+	. + {key_bits: (if has_crypt($row) then key_bits($row) else null end),
+	     ceiling: {device_mib_s: $device, cipher_mib_s: $cipher, mib_s: $ceiling,
+		       bound: (if $ceiling == null then null
+			       elif $ceiling == $cipher then "cipher" else "device" end)},
+	     fraction_of_ceiling: (if $ceiling and $ceiling > 0 then $r.mib_s.median / $ceiling else null end),
+	     crypt_overhead: (if $plain_median and $plain_median > 0
+		then {versus: $plain, ratio: ($r.mib_s.median / $plain_median)} else null end),
+	     relative_to_default: (if $default_median and $default_median > 0 and $r.row != $row.layering
+		then $r.mib_s.median / $default_median else null end)})
+| . as $results
+| {run: $run, rows: $rows, results: $results,
+   defaults_versus_cryptsetup: [
+	$results | map(select(.row == "cryptsetup"))[] | . as $stock_result |
+	{profile: .profile, cryptsetup: .mib_s} +
+	([("crypt", "thin-crypt") as $layering | result($layering; $stock_result.profile) |
+		select(. != null) |
+		{key: $layering, value: {mib_s: .mib_s,
+			ratio: (.mib_s.median / $stock_result.mib_s.median),
+			verdict: (if .mib_s.median >= $stock_result.mib_s.median then "not slower"
+				elif .mib_s.max >= $stock_result.mib_s.min then "slower, within the spread"
+				else "slower" end)}}] | from_entries)],
+   tune: [$tune[] | . as $t |
+	[flag_variants[] as $v |
+		{variant: $v,
+		 score: ([tune_profiles[] as $p |
+			(result(if $v == "default" then $t.layering else "\($t.layering).\($v)" end; $p).mib_s.median) as $x |
+			result($t.layering; $p).mib_s.median as $base |
+			select($x != null and $base != null and $base > 0) | $x / $base] |
+			if length == (tune_profiles | length) then geomean else null end)}] as $scores |
+	($scores | map(select(.score != null)) | max_by(.score)) as $best |
+	($scores | map(select(.variant == $t.chosen)) | .[0].score) as $chosen_score |
+	{layering: $t.layering, chosen: $t.chosen, chosen_flags: $t.chosen_flags,
+	 tune_measured: $t.variants, bench_scores: $scores,
+	 best: $best.variant, best_score: $best.score, chosen_score: $chosen_score,
+	 within_5_percent: (if $best.score and $chosen_score
+		then $chosen_score >= 0.95 * $best.score else null end)}]}
