@@ -69,7 +69,7 @@ test_watch_grows_pool_for_2gib_file() {
 # same host makes the write fail and keeps what was fsync'ed before.
 test_classic_failure_side_by_side() {
 	local loop written read status=0 first
-	make_host_fs 600M
+	make_host_fs 320M
 	make_key_file
 
 	# Without dmtool: sparse file, loop, LUKS2, ext4.
@@ -81,7 +81,7 @@ test_classic_failure_side_by_side() {
 	mkfs.ext4 -q -E nodiscard "/dev/mapper/${TEST_PREFIX}classic"
 	mkdir -p "$TEST_DIR/mnt"
 	mount "/dev/mapper/${TEST_PREFIX}classic" "$TEST_DIR/mnt"
-	written=$(head -c 800M /dev/urandom | tee "$TEST_DIR/mnt/data" | md5sum | cut -d' ' -f1)
+	written=$(head -c 400M /dev/urandom | tee "$TEST_DIR/mnt/data" | md5sum | cut -d' ' -f1)
 	sync || fail "sync failed on the classic stack, which this test expects to succeed"
 	echo "classic: the write and sync returned 0"
 	umount "$TEST_DIR/mnt"
@@ -91,8 +91,8 @@ test_classic_failure_side_by_side() {
 	fi
 	[ "${read:-}" != "$written" ] || fail "the classic stack kept the data; the host was expected to run out"
 	echo "classic: the data is gone after remount (checksum ${read:-unreadable}, written $written)"
-	dmesg | grep -E 'I/O error|Write error|lost async page write' | tail -n 3
-	dmesg | grep -qE 'I/O error|Write error|lost async page write' || fail "no write errors in the kernel log"
+	kernel_log_since_start | grep -E 'I/O error|Write error|lost async page write' | tail -n 3
+	kernel_log_since_start | grep -qE 'I/O error|Write error|lost async page write' || fail "no write errors in the kernel log"
 	cryptsetup close "${TEST_PREFIX}classic"
 	losetup -d "$loop"
 	rm "$HOST_DIR/classic.img"
@@ -100,7 +100,7 @@ test_classic_failure_side_by_side() {
 	# With dmtool: the error reaches the application.
 	open_watched_volume --size 2G
 	first=$(write_random "$TEST_DIR/mnt/first" 100)
-	dd if=/dev/urandom of="$TEST_DIR/mnt/second" bs=1M count=800 conv=fsync status=none || status=$?
+	dd if=/dev/urandom of="$TEST_DIR/mnt/second" bs=1M count=400 conv=fsync status=none || status=$?
 	echo "dmtool: dd exited with $status"
 	[ "$status" -ne 0 ] || fail "the write beyond the host's capacity reported success"
 	assert_eq "$(status_field "$NAME" .pool.mode)" out_of_data_space "pool mode at exhaustion"
@@ -168,14 +168,14 @@ test_grow_under_fio_verify() {
 
 test_reserve_holds() {
 	local status=0 reserve free
-	make_host_fs 1200M
-	open_watched_volume --size 4G --reserve 300M
-	dd if=/dev/urandom of="$TEST_DIR/mnt/fill" bs=1M count=2000 conv=fsync status=none || status=$?
+	make_host_fs 640M
+	open_watched_volume --size 4G --reserve 200M
+	dd if=/dev/urandom of="$TEST_DIR/mnt/fill" bs=1M count=1000 conv=fsync status=none || status=$?
 	[ "$status" -ne 0 ] || fail "filling past the reserve reported success"
 	reserve=$(status_field "$NAME" .host.reserve)
 	free=$(host_free_bytes)
 	echo "host free $free, reserve $reserve"
-	assert_eq "$reserve" $((300 << 20)) "reserve"
+	assert_eq "$reserve" $((200 << 20)) "reserve"
 	# The pool may only use what is above the reserve; ext4's own
 	# bookkeeping for the image's extents takes a little of it.
 	assert_ge "$free" $((reserve - (16 << 20))) "host free space at exhaustion"
@@ -183,17 +183,34 @@ test_reserve_holds() {
 }
 
 test_grow_fs_gives_enospc_at_write() {
-	local status=0
-	make_host_fs 1G
+	local status i refused=0
+	make_host_fs 700M
 	open_watched_volume --size 4G --grow-fs --reserve 100M
-	dd if=/dev/urandom of="$TEST_DIR/mnt/fill" bs=1M count=2000 status=none 2>"$TEST_DIR/dd.err" || status=$?
-	cat "$TEST_DIR/dd.err"
-	[ "$status" -ne 0 ] || fail "filling the filesystem reported success"
-	grep -q 'No space left on device' "$TEST_DIR/dd.err" || fail "write() did not fail with ENOSPC"
+
+	# dd can fill the filesystem faster than one growth step takes, so a
+	# write may get ENOSPC while the host still has space. Like an
+	# application, wait for the monitor and write again, until it
+	# reports that the host is out of space.
+	for i in $(seq 1 40); do
+		status=0
+		dd if=/dev/urandom of="$TEST_DIR/mnt/fill$i" bs=1M count=64 conv=fsync status=none \
+			2>"$TEST_DIR/dd.err" || status=$?
+		[ "$status" -ne 0 ] || continue
+		cat "$TEST_DIR/dd.err"
+		grep -q 'No space left on device' "$TEST_DIR/dd.err" || fail "write() failed, but not with ENOSPC"
+		if grep -q 'not growing: the host has' "$WATCH_LOG"; then
+			refused=1
+			break
+		fi
+		sleep 5
+	done
+	cat "$WATCH_LOG"
+	[ "$refused" -eq 1 ] || fail "the writes never reached the host's limit"
 	assert_eq "$(status_field "$NAME" .pool.mode)" rw "pool mode: the filesystem, not the pool, ran out"
 	grep -q 'grew the data area .* and the ext4' "$WATCH_LOG" || fail "the filesystem never grew with the pool"
+
+	rm "$TEST_DIR/mnt"/fill*
 	sync
-	rm "$TEST_DIR/mnt/fill"
 	write_random "$TEST_DIR/mnt/after" 64 >/dev/null || fail "the filesystem is not writable after deleting files"
 }
 
@@ -233,9 +250,9 @@ test_watch_reacts_to_events() {
 }
 
 test_close_refuses_full_pool_in_use() {
-	make_host_fs 700M
+	make_host_fs 400M
 	open_watched_volume --size 2G --reserve 100M
-	dd if=/dev/urandom of="$TEST_DIR/mnt/fill" bs=1M count=1000 conv=fsync status=none || true
+	dd if=/dev/urandom of="$TEST_DIR/mnt/fill" bs=1M count=600 conv=fsync status=none || true
 	assert_eq "$(status_field "$NAME" .pool.mode)" out_of_data_space "pool mode"
 	expect_failure 9 "the pool is out_of_data_space while the volume is in use, mounted at $TEST_DIR/mnt" \
 		"$DMTOOL" close "$NAME"

@@ -150,22 +150,17 @@ allocated_in_file() {
 	"$HELPERS/guard-allocated" "$@"
 }
 
-# The kernel log since the test started.
-kernel_log() {
-	dmesg | tail -n "+$(($(cat "$TEST_DIR/.dmesg-start") + 1))"
-}
-
 assert_no_kernel_warnings() {
 	local found
 
-	found=$(kernel_log | grep -E 'BUG|WARNING|Oops|Call Trace|hung' || true)
+	found=$(kernel_log_since_start | grep -E 'BUG|WARNING|Oops|Call Trace|hung' || true)
 	[ -z "$found" ] || fail "the kernel log shows a warning: $found"
 }
 
 assert_no_loop_write_errors() {
 	local found
 
-	found=$(kernel_log | grep -E 'loop[0-9]*: Write error' | head -3 || true)
+	found=$(kernel_log_since_start | grep -E 'loop[0-9]*: Write error' | head -3 || true)
 	[ -z "$found" ] || fail "the loop driver met write errors: $found"
 }
 
@@ -268,7 +263,7 @@ test_table_path_with_space() {
 	assert_eq "$(dmsetup table "${TEST_PREFIX}reloaded")" "$table" "table loaded from the printed one"
 
 	expect_failure 1 'Invalid argument' dmsetup create "${TEST_PREFIX}dmsetup" --table "0 262144 space-guard $params"
-	kernel_log | grep -q 'space-guard: Backing file path contains a backslash' ||
+	kernel_log_since_start | grep -q 'space-guard: Backing file path contains a backslash' ||
 		fail "a path that libdevmapper escaped was not rejected for its backslash"
 }
 
@@ -439,7 +434,7 @@ test_thin_pool_fails_without_guard() {
 	dmsetup suspend "$pool" || true
 	dmsetup resume "$pool" || true
 
-	kernel_log | grep -qE 'loop[0-9]*: Write error' || fail "the loop driver met no write error without the guard"
+	kernel_log_since_start | grep -qE 'loop[0-9]*: Write error' || fail "the loop driver met no write error without the guard"
 	status=$(dmsetup status "$pool")
 	echo "pool status: $status"
 	if [ "$(pool_mode "$pool")" = rw ] && ! echo "$status" | grep -q needs_check; then

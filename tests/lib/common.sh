@@ -18,7 +18,7 @@ test_setup() {
 	teardown_everything >/dev/null 2>&1
 	mkdir -p "$TEST_DIR"
 	cd "$TEST_DIR"
-	dmesg | wc -l >"$TEST_DIR/.dmesg-start"
+	kernel_log_time >"$TEST_DIR/.dmesg-start"
 	trap 'exit 143' TERM
 	trap 'test_exit $?' EXIT
 }
@@ -42,8 +42,20 @@ print_diagnostics() {
 	echo "--- loop devices"
 	losetup -a 2>&1 || true
 	echo "--- kernel log since the test started (last 60 lines)"
-	dmesg 2>&1 | tail -n "+$(($(cat "$TEST_DIR/.dmesg-start" 2>/dev/null || echo 0) + 1))" |
-		tail -n 60 || true
+	kernel_log_since_start 2>&1 | tail -n 60 || true
+}
+
+# Prints the timestamp of the newest kernel log line, in seconds since boot.
+kernel_log_time() {
+	dmesg | tail -n 1 | sed -n 's/^\[ *\([0-9]*\.[0-9]*\)\].*/\1/p' | grep . || echo 0
+}
+
+# Prints the kernel log lines written since the test started. It compares
+# timestamps, not line counts, because a full log buffer drops old lines.
+kernel_log_since_start() {
+	dmesg | awk -v start="$(cat "$TEST_DIR/.dmesg-start" 2>/dev/null || echo 0)" '
+		match($0, /^\[ *[0-9]+\.[0-9]+\]/) { seen = (substr($0, RSTART + 1, RLENGTH - 2) + 0 > start + 0) }
+		seen'
 }
 
 # Removes the dm devices named with TEST_PREFIX, top first: a device is
@@ -180,12 +192,12 @@ volume_name() {
 	echo "${TEST_PREFIX}${1:-vol}"
 }
 
-# Fills DIR with real files (this machine's /usr/share/doc, packed by
+# Fills DIR with real files (3000 small files of /usr/share/doc, packed by
 # scripts/make-test-data) and one random 16 MiB file.
 fill_files() {
 	local dir=$1
 
-	tar -C "$dir" -xf "$DMTOOL_TOP/build/data/doc.tar"
+	tar -C "$dir" -xf "$DMTOOL_TOP/build/data/doc-small.tar"
 	head -c 16M /dev/urandom >"$dir/large.bin"
 }
 
