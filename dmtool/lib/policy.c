@@ -48,7 +48,9 @@ void policy_decide(const struct dmt_growth_policy *policy,
 	decision->low_water = policy_low_water(policy, space->total);
 	decision->capacity = policy_capacity(space);
 	decision->verdict = GROWTH_NOT_NEEDED;
-	if (free >= decision->low_water)
+	/* dm-thin raises its event at free <= low water: grow at the same
+	 * point, or an event at the mark itself would be ignored. */
+	if (free > decision->low_water)
 		return;
 
 	if (space->total >= space->max) {

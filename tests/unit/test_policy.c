@@ -33,6 +33,19 @@ static void no_growth_above_low_water(void **state)
 	assert_int_equal(d.low_water, 2 * GIB);
 }
 
+/* dm-thin raises its event when free space equals the mark. */
+static void grows_at_low_water_mark(void **state)
+{
+	struct pool_space s = space(10 * GIB, 8 * GIB);
+	struct growth_decision d;
+
+	(void)state;
+	policy_decide(&defaults, &s, &d);
+	assert_int_equal(d.low_water, 2 * GIB);
+	assert_int_equal(d.verdict, GROWTH_GROW);
+	assert_true(d.new_total - s.used > d.low_water);
+}
+
 static void grows_by_step_below_low_water(void **state)
 {
 	struct pool_space s = space(10 * GIB, 9 * GIB);
@@ -130,6 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(no_growth_above_low_water),
+		cmocka_unit_test(grows_at_low_water_mark),
 		cmocka_unit_test(grows_by_step_below_low_water),
 		cmocka_unit_test(small_pool_uses_minimums),
 		cmocka_unit_test(stops_at_maximum),
