@@ -50,9 +50,9 @@ int resize_backing(struct dmt_context *ctx, struct image *image,
 				errno, "%s: extending the image to %llu bytes failed: %s",
 				image->path, (unsigned long long)end,
 				strerror(errno));
-	/* TODO: under heavy writes in the test guest a growth step took over
-	 * 20 s, longer than the low water headroom lasted; find which sync
-	 * or suspend is slow (this one, the header's or the pool's). */
+	/* TODO: under heavy writes in the test guest, one growth step took
+	 * over 20 s, so the pool ran out first. Time this sync, the header's
+	 * and the pool's suspend to find the slow one. */
 	if (fdatasync(image->fd) != 0)
 		return dmt_fail(ctx, err, DMT_ERR_IMAGE, errno,
 				"%s: syncing the extended image failed: %s",

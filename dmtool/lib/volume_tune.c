@@ -459,9 +459,9 @@ static int check_host_room(struct tune *t, const char *directory,
 }
 
 /* Attaches a loop device, with the volume's loop settings, to a temporary
- * file in the image's directory, and unlinks the file at once: the loop
- * device keeps it, and it goes away with the loop device (autoclear)
- * even when the process is killed. */
+ * file in the image's directory, and unlinks the file at once. The loop
+ * device keeps the file open, so it goes away with the loop device
+ * (autoclear) even when the process is killed. */
 static int create_scratch_file(struct tune *t, struct dmt_error *err)
 {
 	struct loop_settings settings = {
@@ -513,9 +513,9 @@ static int create_scratch_file(struct tune *t, struct dmt_error *err)
 	return DMT_OK;
 }
 
-/* Writes the whole scratch device once, so that reads find real blocks
- * (a thin pool answers reads of unprovisioned blocks without any I/O,
- * and a filesystem answers reads of holes so). */
+/* Writes the whole scratch device once, so that reads find real blocks.
+ * A thin pool returns zeros for unprovisioned blocks without any I/O, and
+ * a filesystem does the same for holes. */
 static int fill_scratch(struct tune *t, struct dmt_error *err)
 {
 	struct io_limits limits = { .bytes = t->size };

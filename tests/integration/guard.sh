@@ -66,8 +66,8 @@ test_guard_rejects_block_device() {
 }
 
 # Another process fills the host behind the volume's back: with the guard,
-# writes needing new space fail with ENOSPC before the loop device sees
-# them, the pool stays writable and overwrites keep working.
+# writes needing new space fail with ENOSPC before they reach the loop
+# device, the pool stays writable and overwrites keep working.
 test_guard_stops_writes_when_host_fills() {
 	local name image first status=0 filler
 	use_guard_module
