@@ -40,13 +40,15 @@ static void log_line(enum dmt_log_level level, const char *message, void *data)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 	char stamp[32];
-	time_t now = time(NULL);
+	struct timespec now;
 	struct tm tm;
 
 	(void)data;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s dmtool watch %s: %s\n", stamp, names[level], message);
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ dmtool watch %s: %s\n", stamp,
+		now.tv_nsec / 1000000, names[level], message);
 	fflush(stderr);
 }
 

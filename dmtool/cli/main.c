@@ -114,7 +114,9 @@ int main(int argc, char **argv)
 	cli.ctx = dmt_context_new();
 	if (!cli.ctx)
 		return cli_error(DMT_ERR_FAILED, "out of memory");
-	if (cli.debug || getenv("DMTOOL_DEBUG"))
+	if (getenv("DMTOOL_DEBUG"))
+		cli.debug = true;
+	if (cli.debug)
 		dmt_context_set_log(cli.ctx, print_debug, DMT_LOG_DEBUG, NULL);
 
 	/* getopt_long in each command starts after the command name. */

@@ -182,6 +182,9 @@ int dmt_remove(struct dmt_context *ctx, const char *image, unsigned flags,
 struct dmt_grow_params {
 	uint64_t by;		/* grow by this many bytes, or ... */
 	uint64_t to;		/* ... to this data size; exactly one is set */
+	/* Grow as far toward that size as the host filesystem can back, less
+	 * the reserve, instead of refusing a size beyond it. */
+	bool up_to_host;
 };
 
 struct dmt_grow_result {

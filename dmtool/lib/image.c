@@ -292,6 +292,8 @@ int image_write_header(struct dmt_context *ctx, struct image *image,
 		       (unsigned int)(next.sequence % HEADER_SLOT_COUNT), err);
 	if (r)
 		return r;
+	log_debug(ctx, "%s: syncing header generation %llu", image->path,
+		  (unsigned long long)next.sequence);
 	r = sync_image(ctx, image, err);
 	if (r)
 		return r;

@@ -207,7 +207,8 @@ static int grow_once(struct monitor *m, struct watched *w,
 		     const struct growth_decision *d,
 		     const struct pool_space *space)
 {
-	struct dmt_grow_params params = { .to = d->new_total };
+	struct dmt_grow_params params = { .to = d->new_total,
+					  .up_to_host = true };
 	struct dmt_grow_result result;
 	struct dmt_error err;
 
@@ -219,6 +220,13 @@ static int grow_once(struct monitor *m, struct watched *w,
 		 (unsigned long long)space->host_free,
 		 (unsigned long long)space->reserve);
 	if (volume_grow(m->ctx, w->name, &params, &result, &err)) {
+		/* Writes since the decision used the last of the host's
+		 * space, so this is a refusal at the reserve. */
+		if (err.code == DMT_ERR_NOSPACE) {
+			log_warning(m->ctx, "%s: not growing: %s", w->name,
+				    err.message);
+			return -1;
+		}
 		log_warning(m->ctx, "%s: growth to %llu bytes failed: %s%s",
 			    w->name, (unsigned long long)d->new_total,
 			    err.message,

@@ -50,13 +50,12 @@ int resize_backing(struct dmt_context *ctx, struct image *image,
 				errno, "%s: extending the image to %llu bytes failed: %s",
 				image->path, (unsigned long long)end,
 				strerror(errno));
-	/* TODO: under heavy writes in the test guest, one growth step took
-	 * over 20 s, so the pool ran out first. Time this sync, the header's
-	 * and the pool's suspend to find the slow one. */
+	log_debug(ctx, "%s: syncing the extended image", image->path);
 	if (fdatasync(image->fd) != 0)
 		return dmt_fail(ctx, err, DMT_ERR_IMAGE, errno,
 				"%s: syncing the extended image failed: %s",
 				image->path, strerror(errno));
+	log_debug(ctx, "%s: synced", image->path);
 	return image_refresh_size(ctx, image, err);
 }
 
@@ -68,6 +67,7 @@ int resize_loop(struct dmt_context *ctx, int loop_number, uint64_t expected,
 	int r;
 
 	snprintf(path, sizeof(path), "/dev/loop%d", loop_number);
+	log_debug(ctx, "%s: setting the new capacity", path);
 	r = loop_set_capacity(ctx, path, &size, err);
 	if (r)
 		return r;
@@ -137,6 +137,7 @@ int resize_layer(struct dmt_context *ctx, const char *name, const char *role,
 	r = mapper_resume(ctx, name, err);
 	if (r)
 		return r;
+	log_debug(ctx, "%s layer %s: resumed", role, name);
 	return check_layer_size(ctx, name, role, length, err);
 }
 

@@ -114,13 +114,17 @@ static int target_size(struct grow *g, const struct dmt_grow_params *params,
 	return DMT_OK;
 }
 
-static int check_host_capacity(struct grow *g, uint64_t target,
-			       struct dmt_error *err)
+/* Checks the target against what the host can back, less the reserve.
+ * With up_to_host, a larger target is lowered to that limit when the data
+ * area still grows. The monitor needs this because writes since its
+ * decision may have used some of the host's free space. */
+static int check_host_capacity(struct grow *g, bool up_to_host,
+			       uint64_t *target, struct dmt_error *err)
 {
 	const struct volume_header *h = &g->image.header;
 	struct host_space host;
 	struct pool_space space;
-	uint64_t capped = target;
+	uint64_t capped = *target;
 
 	if (g->image.is_block_device || image_host_space(&g->image, &host) != 0)
 		return DMT_OK;
@@ -135,10 +139,19 @@ static int check_host_capacity(struct grow *g, uint64_t target,
 	space.reserve = volume_reserve_bytes(&h->growth, host.total);
 	if (policy_cap_request(&space, &capped))
 		return DMT_OK;
+	capped = round_down_u64(capped, space.chunk);
+	if (up_to_host && capped > h->data_size) {
+		log_info(g->ctx, "%s: the host can back %llu bytes, less than the requested %llu; growing to %llu",
+			 g->volume.name, (unsigned long long)capped,
+			 (unsigned long long)*target,
+			 (unsigned long long)capped);
+		*target = capped;
+		return DMT_OK;
+	}
 	return dmt_fail(g->ctx, err, DMT_ERR_NOSPACE, ENOSPC,
 			"%s: the host filesystem of %s cannot back %llu bytes: %llu used, %llu free, reserve %llu; at most %llu",
 			g->volume.name, g->image.path,
-			(unsigned long long)target,
+			(unsigned long long)*target,
 			(unsigned long long)space.used,
 			(unsigned long long)space.host_free,
 			(unsigned long long)space.reserve,
@@ -330,7 +343,7 @@ int volume_grow(struct dmt_context *ctx, const char *name,
 	g.old_size = g.image.header.data_size;
 	r = target_size(&g, params, &target, err);
 	if (!r && target > g.old_size)
-		r = check_host_capacity(&g, target, err);
+		r = check_host_capacity(&g, params->up_to_host, &target, err);
 	if (r)
 		goto close_image;
 
