@@ -30,7 +30,8 @@ run_logged() {
 
 # stack_build ID LAYERING OPTIONS: builds the row's stack on a new sparse
 # image and sets STACK_DEVICE to its top device. OPTIONS are extra
-# 'dmtool create' options. Returns dmtool's exit status on failure.
+# 'dmtool create' options, or losetup options for the cryptsetup rows.
+# Returns dmtool's exit status on failure.
 stack_build() {
 	local id=$1 layering=$2 options=$3
 
@@ -39,7 +40,7 @@ stack_build() {
 	rm -f "$STACK_IMAGE"
 	case "$layering" in
 	raw-loop) build_raw_loop ;;
-	cryptsetup) build_cryptsetup ;;
+	cryptsetup) build_cryptsetup "$options" ;;
 	*) build_dmtool "$layering" "$options" ;;
 	esac
 }
@@ -54,12 +55,17 @@ build_raw_loop() {
 	STACK_DEVICE=$STACK_LOOP
 }
 
-# What a user of the classic recipe gets: losetup's and cryptsetup's own
-# defaults (buffered loop I/O, 512-byte loop blocks; the cipher, key size,
-# sector size and flags that cryptsetup chooses).
+# build_cryptsetup LOSETUP_OPTIONS: builds what a user of the classic
+# recipe gets, losetup's and cryptsetup's own defaults (buffered loop I/O,
+# 512-byte loop blocks; the cipher, key size, sector size and flags that
+# cryptsetup chooses). LOSETUP_OPTIONS change the loop device only.
 build_cryptsetup() {
+	local loop_options=()
+
+	# shellcheck disable=SC2206
+	loop_options=($1)
 	run_logged truncate -s "$BENCH_VOLUME_SIZE" "$STACK_IMAGE" || return
-	STACK_LOOP=$(run_logged losetup --find --show "$STACK_IMAGE") || return
+	STACK_LOOP=$(run_logged losetup --find --show "${loop_options[@]}" "$STACK_IMAGE") || return
 	# From here on, stack_teardown closes what exists.
 	STACK_KIND=cryptsetup
 	run_logged cryptsetup luksFormat --batch-mode --type luks2 --key-file "$BENCH_KEY_FILE" \

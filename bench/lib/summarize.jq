@@ -83,8 +83,9 @@ def geomean: if length == 0 then null
 | . as $results
 | {run: $run, rows: $rows, results: $results,
    defaults_versus_cryptsetup: [
-	$results | map(select(.row == "cryptsetup"))[] | . as $stock_result |
-	{profile: .profile, cryptsetup: .mib_s} +
+	$results | map(select(.row == "cryptsetup" or .row == "cryptsetup.dio-loop"))[] |
+	. as $stock_result |
+	{stock_row: .row, profile: .profile, cryptsetup: .mib_s} +
 	([("crypt", "thin-crypt") as $layering | result($layering; $stock_result.profile) |
 		select(. != null) |
 		{key: $layering, value: {mib_s: .mib_s,

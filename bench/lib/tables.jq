@@ -105,10 +105,10 @@ def latency_table:
 			($l.p50, $l.p99, $l.p999) | number] | join(" | ")) |");
 
 def defaults_table:
-	"| profile | cryptsetup | dmtool crypt | crypt / cryptsetup | verdict | dmtool thin-crypt | thin-crypt / cryptsetup | verdict |",
-	"|---|---:|---:|---:|---|---:|---:|---|",
-	(.defaults_versus_cryptsetup[] |
-		"| \(.profile) (MiB/s) | \(.cryptsetup.median | number) | \(.crypt.mib_s.median | number) | \(.crypt.ratio | ratio) | \(.crypt.verdict // "–") | \(.["thin-crypt"].mib_s.median | number) | \(.["thin-crypt"].ratio | ratio) | \(.["thin-crypt"].verdict // "–") |");
+	"| profile | stock row | stock | dmtool crypt | crypt / stock | verdict | dmtool thin-crypt | thin-crypt / stock | verdict |",
+	"|---|---|---:|---:|---:|---|---:|---:|---|",
+	(.defaults_versus_cryptsetup | sort_by(.stock_row) | .[] |
+		"| \(.profile) (MiB/s) | \(.stock_row) | \(.cryptsetup.median | number) | \(.crypt.mib_s.median | number) | \(.crypt.ratio | ratio) | \(.crypt.verdict // "–") | \(.["thin-crypt"].mib_s.median | number) | \(.["thin-crypt"].ratio | ratio) | \(.["thin-crypt"].verdict // "–") |");
 
 def tune_table:
 	"| layering | tune chose | its score in this run | best variant in this run | best score | within 5% |",
