@@ -288,7 +288,7 @@ const struct command command_tune = {
 "\n"
 "      --runtime SECONDS    measured time per workload and round (default 1),\n"
 "                           after a ramp of half of it\n"
-"      --rounds N           passes over all variants (default 2); each\n"
+"      --rounds N           passes over all variants (default 3); each\n"
 "                           result is the median of the rounds\n"
 "      --scratch-size SIZE  scratch device, 16M to 4G in whole MiB\n"
 "                           (default 64M)\n"

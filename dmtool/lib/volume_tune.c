@@ -41,7 +41,9 @@
 #include <unistd.h>
 
 #define TUNE_RUNTIME_MS_DEFAULT 1000u
-#define TUNE_ROUNDS_DEFAULT 2u
+/* Three rounds, so that each result is the median of three passes: one
+ * disturbed pass does not decide it. */
+#define TUNE_ROUNDS_DEFAULT 3u
 #define TUNE_ROUNDS_MAX 20u
 #define TUNE_SCRATCH_DEFAULT (64 * MIB)
 #define TUNE_SCRATCH_MIN (16 * MIB)
