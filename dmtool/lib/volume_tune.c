@@ -41,8 +41,8 @@
 #include <unistd.h>
 
 #define TUNE_RUNTIME_MS_DEFAULT 1000u
-/* Three rounds, so that each result is the median of three passes: one
- * disturbed pass does not decide it. */
+/* Each result is the median of three passes, so one pass disturbed by
+ * other load does not decide it. */
 #define TUNE_ROUNDS_DEFAULT 3u
 #define TUNE_ROUNDS_MAX 20u
 #define TUNE_SCRATCH_DEFAULT (64 * MIB)
