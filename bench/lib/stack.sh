@@ -55,10 +55,10 @@ build_raw_loop() {
 	STACK_DEVICE=$STACK_LOOP
 }
 
-# build_cryptsetup LOSETUP_OPTIONS: builds what a user of the classic
-# recipe gets, losetup's and cryptsetup's own defaults (buffered loop I/O,
-# 512-byte loop blocks; the cipher, key size, sector size and flags that
-# cryptsetup chooses). LOSETUP_OPTIONS change the loop device only.
+# build_cryptsetup LOSETUP_OPTIONS: builds the classic recipe with
+# losetup's and cryptsetup's own defaults. losetup gives buffered I/O and
+# 512-byte blocks, and cryptsetup picks the cipher, key size, sector size
+# and flags. LOSETUP_OPTIONS change the loop device only.
 build_cryptsetup() {
 	local loop_options=()
 
@@ -78,8 +78,10 @@ build_dmtool() {
 	local layering=$1 options=$2 arguments=()
 
 	# shellcheck disable=SC2206
-	arguments=(--size "$BENCH_VOLUME_SIZE" --initial "$BENCH_VOLUME_SIZE" --layout "$layering"
-		--open "$STACK_NAME" $options)
+	arguments=(--size "$BENCH_VOLUME_SIZE" --layout "$layering" --open "$STACK_NAME" $options)
+	if bench_has_thin "$layering"; then
+		arguments+=(--initial "$BENCH_VOLUME_SIZE")
+	fi
 	if bench_has_crypt "$layering"; then
 		arguments+=(--key-file "$BENCH_KEY_FILE" "${BENCH_DMTOOL_KDF[@]}")
 	fi

@@ -213,6 +213,10 @@ static int parse_create(int argc, char **argv, struct create_request *request,
 				       "unknown layout '%s': use thin-crypt, crypt-thin, crypt or thin",
 				       request->layout_name);
 	request->params.layout = layout;
+	if (request->params.initial_size && !dmt_layout_has_thin(layout))
+		fprintf(stderr,
+			"dmtool: warning: --initial sizes a thin pool's data area; the %s layout has none, so its data area is --size and grows with 'dmtool grow'\n",
+			dmt_layout_name(layout));
 
 	if (optind + 1 != argc)
 		return cli_usage_error(&command_create,
@@ -303,7 +307,8 @@ const struct command command_create = {
 "  -l, --layout LAYOUT      thin-crypt (default): loop, thin pool, thin\n"
 "                           volume, dm-crypt; crypt-thin: dm-crypt under the\n"
 "                           pool; crypt: dm-crypt on loop; thin: no crypt\n"
-"      --initial SIZE       pool data area at creation (default 64M)\n"
+"      --initial SIZE       pool data area at creation (default 64M); the\n"
+"                           thin layouts only\n"
 "      --max SIZE           largest size the data area may grow to\n"
 "                           (default: SIZE); sizes the thin metadata\n"
 "      --chunk-size SIZE    thin data block, 64K to 1G in 64K steps\n"

@@ -100,6 +100,10 @@ test_invalid_sizes() {
 	expect_failure 2 "initial data size .* exceeds the maximum" \
 		"$DMTOOL" create "$IMAGE" --size 1G --initial 2G --layout thin
 	expect_failure 2 "missing --size" "$DMTOOL" create "$IMAGE" --layout thin
+	# The crypt layout has no pool, so --initial gets a warning. The usage
+	# error for the missing IMAGE follows.
+	expect_failure 2 "warning: --initial sizes a thin pool's data area; the crypt layout has none" \
+		"$DMTOOL" create --size 1G --initial 64M --layout crypt
 	expect_failure 2 "unknown layout 'raid'" "$DMTOOL" create "$IMAGE" --size 1G --layout raid
 	[ ! -e "$IMAGE" ] || fail "a rejected create left $IMAGE behind"
 	assert_no_leftovers "$IMAGE"
