@@ -141,9 +141,9 @@ test_reclaim_names_blocking_layer() {
 }
 
 # fio writes with verification while the pool grows under it.
-# Grows the data area by 256 MiB whenever less than 512 MiB of it is free,
-# up to 1536 MiB, until $TEST_DIR/fio.done exists. It reacts to the fill
-# level rather than to a timer, so a fast fio cannot outrun it.
+# Grows the data area by 256 MiB, up to 1536 MiB, whenever less than
+# 512 MiB of it is free. It stops when $TEST_DIR/fio.done exists. Growing
+# by fill level keeps it ahead of fio on a fast or a slow machine.
 grow_ahead_of_writes() {
 	local total used
 	while [ ! -e "$TEST_DIR/fio.done" ]; do
