@@ -182,8 +182,8 @@ int dmt_remove(struct dmt_context *ctx, const char *image, unsigned flags,
 struct dmt_grow_params {
 	uint64_t by;		/* grow by this many bytes, or ... */
 	uint64_t to;		/* ... to this data size; exactly one is set */
-	/* Grow as far toward that size as the host filesystem can back, less
-	 * the reserve, instead of refusing a size beyond it. */
+	/* Grow only as far toward that size as the host filesystem can back,
+	 * less the reserve, instead of failing. */
 	bool up_to_host;
 };
 

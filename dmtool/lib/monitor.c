@@ -220,8 +220,8 @@ static int grow_once(struct monitor *m, struct watched *w,
 		 (unsigned long long)space->host_free,
 		 (unsigned long long)space->reserve);
 	if (volume_grow(m->ctx, w->name, &params, &result, &err)) {
-		/* Writes since the decision used the last of the host's
-		 * space, so this is a refusal at the reserve. */
+		/* Writes since the decision used the rest of the host's
+		 * space above the reserve, so this is not a failure. */
 		if (err.code == DMT_ERR_NOSPACE) {
 			log_warning(m->ctx, "%s: not growing: %s", w->name,
 				    err.message);

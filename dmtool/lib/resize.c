@@ -55,7 +55,6 @@ int resize_backing(struct dmt_context *ctx, struct image *image,
 		return dmt_fail(ctx, err, DMT_ERR_IMAGE, errno,
 				"%s: syncing the extended image failed: %s",
 				image->path, strerror(errno));
-	log_debug(ctx, "%s: synced", image->path);
 	return image_refresh_size(ctx, image, err);
 }
 

@@ -141,9 +141,8 @@ static int check_host_capacity(struct grow *g, bool up_to_host,
 		return DMT_OK;
 	capped = round_down_u64(capped, space.chunk);
 	if (up_to_host && capped > h->data_size) {
-		log_info(g->ctx, "%s: the host can back %llu bytes, less than the requested %llu; growing to %llu",
-			 g->volume.name, (unsigned long long)capped,
-			 (unsigned long long)*target,
+		log_info(g->ctx, "%s: the requested %llu bytes exceed what the host can back; growing to %llu",
+			 g->volume.name, (unsigned long long)*target,
 			 (unsigned long long)capped);
 		*target = capped;
 		return DMT_OK;
