@@ -92,7 +92,7 @@ test_classic_failure_side_by_side() {
 	[ "${read:-}" != "$written" ] || fail "the classic stack kept the data; the host was expected to run out"
 	echo "classic: the data is gone after remount (checksum ${read:-unreadable}, written $written)"
 	kernel_log_since_start | grep -E 'I/O error|Write error|lost async page write' | tail -n 3
-	kernel_log_since_start | grep -qE 'I/O error|Write error|lost async page write' || fail "no write errors in the kernel log"
+	output_matches 'I/O error|Write error|lost async page write' kernel_log_since_start || fail "no write errors in the kernel log"
 	cryptsetup close "${TEST_PREFIX}classic"
 	losetup -d "$loop"
 	rm "$HOST_DIR/classic.img"
@@ -172,7 +172,7 @@ test_grow_under_fio_verify() {
 	touch "$TEST_DIR/fio.done"
 	wait "$grower" || fail "a grow failed: $(cat "$TEST_DIR/grow.log")"
 	cat "$TEST_DIR/grow.log"
-	grep -E 'err=|verify' "$TEST_DIR/fio.log" | head -n 5
+	grep -E 'err=|verify' "$TEST_DIR/fio.log" | sed -n 1,5p
 	assert_eq "$status" 0 "fio exit status"
 	grep -q 'err= 0' "$TEST_DIR/fio.log" || fail "fio reported I/O errors"
 	assert_ge "$(grep -c 'data area' "$TEST_DIR/grow.log")" 3 "growth steps while fio wrote"
@@ -297,5 +297,5 @@ test_grow_interrupted_at_each_step() {
 		assert_eq "$(status_field "$NAME" .pool.data_total)" $((size << 20)) "data area after completing $step"
 	done
 	"$DMTOOL" close "$NAME"
-	"$DMTOOL" check "$IMAGE" | grep -q 'metadata: ok' || fail "thin_check failed after the interrupted growths"
+	output_matches 'metadata: ok' "$DMTOOL" check "$IMAGE" || fail "thin_check failed after the interrupted growths"
 }

@@ -27,7 +27,7 @@ guarded_roundtrip() {
 		--key-file "$KEY_FILE" "${FAST_KDF[@]}" --open "$name"
 	assert_eq "$(status_field "$name" .guard.state)" ok "guard state"
 	assert_eq "$(status_field "$name" .guard.failed_writes)" 0 "writes the guard failed"
-	"$DMTOOL" table "$name" | grep -q ' space-guard ' || fail "no space-guard line in the table"
+	output_matches ' space-guard ' "$DMTOOL" table "$name" || fail "no space-guard line in the table"
 	"$DMTOOL" table "$name" | while IFS= read -r line; do
 		assert_eq "${line#*: }" "$(dmsetup table "${line%%: *}" | sed 's/ *$//')" "table of ${line%%: *}"
 	done
@@ -106,5 +106,5 @@ test_guard_stops_writes_when_host_fills() {
 	dd if=/dev/urandom of="/dev/mapper/$name" bs=1M seek=512 count=32 oflag=direct status=none ||
 		fail "writes still fail after the host freed space"
 	"$DMTOOL" close "$name"
-	"$DMTOOL" check "$image" | grep -q 'metadata: ok' || fail "thin_check failed after the exhaustion"
+	output_matches 'metadata: ok' "$DMTOOL" check "$image" || fail "thin_check failed after the exhaustion"
 }

@@ -263,7 +263,7 @@ test_table_path_with_space() {
 	assert_eq "$(dmsetup table "${TEST_PREFIX}reloaded")" "$table" "table loaded from the printed one"
 
 	expect_failure 1 'Invalid argument' dmsetup create "${TEST_PREFIX}dmsetup" --table "0 262144 space-guard $params"
-	kernel_log_since_start | grep -q 'space-guard: Backing file path contains a backslash' ||
+	output_matches 'space-guard: Backing file path contains a backslash' kernel_log_since_start ||
 		fail "a path that libdevmapper escaped was not rejected for its backslash"
 }
 
@@ -434,7 +434,7 @@ test_thin_pool_fails_without_guard() {
 	dmsetup suspend "$pool" || true
 	dmsetup resume "$pool" || true
 
-	kernel_log_since_start | grep -qE 'loop[0-9]*: Write error' || fail "the loop driver met no write error without the guard"
+	output_matches 'loop[0-9]*: Write error' kernel_log_since_start || fail "the loop driver met no write error without the guard"
 	status=$(dmsetup status "$pool")
 	echo "pool status: $status"
 	if [ "$(pool_mode "$pool")" = rw ] && ! echo "$status" | grep -q needs_check; then

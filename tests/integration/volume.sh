@@ -111,7 +111,7 @@ test_thin_crypt_opens_with_cryptsetup() {
 	"$DMTOOL" create "$image" --size 1G --initial 128M --key-file "$KEY_FILE" "${FAST_KDF[@]}" --open "$name"
 	head -c 4M /dev/urandom >"$TEST_DIR/data"
 	dd if="$TEST_DIR/data" of="/dev/mapper/$name" bs=1M oflag=direct status=none
-	cryptsetup luksDump "/dev/mapper/$name-thin" | grep -q '^Version:.*2' || fail "luksDump found no LUKS2 header on $name-thin"
+	output_matches '^Version:.*2' cryptsetup luksDump "/dev/mapper/$name-thin" || fail "luksDump found no LUKS2 header on $name-thin"
 
 	# Take dmtool's crypt layer away, so cryptsetup can claim the thin
 	# volume; close must still find and remove the rest of the stack.
@@ -165,7 +165,7 @@ test_info_and_check() {
 	assert_no_leftovers "$image"
 
 	"$DMTOOL" create "$TEST_DIR/thin.img" --size 1G --layout thin
-	"$DMTOOL" check "$TEST_DIR/thin.img" | grep -q 'metadata: ok' || fail "check failed on a thin image"
+	output_matches 'metadata: ok' "$DMTOOL" check "$TEST_DIR/thin.img" || fail "check failed on a thin image"
 	assert_no_leftovers "$TEST_DIR/thin.img"
 }
 

@@ -58,6 +58,17 @@ kernel_log_since_start() {
 		seen'
 }
 
+# Succeeds when the output of CMD... matches the extended regex PATTERN and
+# CMD succeeded. The output is captured before matching: in a pipeline
+# "CMD | grep -q" under pipefail, grep exits at the first match, CMD gets
+# SIGPIPE on its next write, and the whole pipeline fails.
+output_matches() {
+	local pattern=$1 out
+	shift
+	out=$("$@") || return
+	grep -qE -- "$pattern" <<<"$out"
+}
+
 # Removes the dm devices named with TEST_PREFIX, top first: a device is
 # removable once nothing holds it open, so repeat until none is left.
 remove_test_devices() {
