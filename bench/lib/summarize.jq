@@ -4,6 +4,7 @@
 #   $rows       rows.tsv as an array of objects
 #   $tune       the 'dmtool tune --json' outputs, each with its layering
 #   $stock      what cryptsetup chose for its row: {key_bits, sector_size}
+#   $flags      the records of flags.jsonl (the flag comparison), or []
 # Throughput is in MiB/s, latency in microseconds.
 
 def median: sort | if length == 0 then null
@@ -47,6 +48,28 @@ def tune_profiles: ["seq-write", "seq-read", "rand-write-qd1", "rand-write-qd32"
 
 def geomean: if length == 0 then null
 	else (map(log) | add / length | exp) end;
+
+# The flag comparison of one layering: per flag set, the score (per
+# profile, the median over the rounds of its throughput relative to the
+# default flags in the same round; the geometric mean of those over the
+# profiles) and the score of each round alone, whose range shows the
+# noise. null when the run made no flag comparison of the layering.
+def paired_scores($layering):
+	[$flags[] | select(.layering == $layering)] as $f |
+	if $f == [] then null else
+	($f | map({key: "\(.variant) \(.profile) \(.round)", value: .bytes_per_second}) | from_entries) as $bps |
+	($f | map(.round) | unique) as $rounds |
+	def ratio($v; $p; $r): $bps["\($v) \($p) \($r)"] as $x | $bps["default \($p) \($r)"] as $b |
+		if $x != null and $b != null and $b > 0 then $x / $b else null end;
+	def complete: if length == (tune_profiles | length) then geomean else null end;
+	[flag_variants[] as $v |
+		{variant: $v,
+		 score: ([tune_profiles[] as $p | [$rounds[] as $r | ratio($v; $p; $r) | select(. != null)] |
+			select(length > 0) | median] | complete),
+		 round_scores: [$rounds[] as $r | [tune_profiles[] as $p | ratio($v; $p; $r) | select(. != null)] |
+			complete | select(. != null)]}
+		| .range = (if .round_scores == [] then null else [(.round_scores | min), (.round_scores | max)] end)]
+	end;
 
 . as $records
 | ($rows | map({key: .id, value: .}) | from_entries) as $row_by_id
@@ -101,10 +124,14 @@ def geomean: if length == 0 then null
 			result($t.layering; $p).mib_s.median as $base |
 			select($x != null and $base != null and $base > 0) | $x / $base] |
 			if length == (tune_profiles | length) then geomean else null end)}] as $scores |
-	($scores | map(select(.score != null)) | max_by(.score)) as $best |
-	($scores | map(select(.variant == $t.chosen)) | .[0].score) as $chosen_score |
+	paired_scores($t.layering) as $paired |
+	# The check rests on the flag comparison when the run made one.
+	($paired // $scores) as $basis |
+	($basis | map(select(.score != null)) | max_by(.score)) as $best |
+	($basis | map(select(.variant == $t.chosen)) | .[0].score) as $chosen_score |
 	{layering: $t.layering, chosen: $t.chosen, chosen_flags: $t.chosen_flags,
-	 tune_measured: $t.variants, bench_scores: $scores,
+	 tune_measured: $t.variants, bench_scores: $scores, paired_scores: $paired,
+	 check_basis: (if $paired then "flag comparison" else "rows" end),
 	 best: $best.variant, best_score: $best.score, chosen_score: $chosen_score,
 	 within_5_percent: (if $best.score and $chosen_score
 		then $chosen_score >= 0.95 * $best.score else null end)}]}

@@ -111,15 +111,23 @@ def defaults_table:
 		"| \(.profile) (MiB/s) | \(.stock_row) | \(.cryptsetup.median | number) | \(.crypt.mib_s.median | number) | \(.crypt.ratio | ratio) | \(.crypt.verdict // "–") | \(.["thin-crypt"].mib_s.median | number) | \(.["thin-crypt"].ratio | ratio) | \(.["thin-crypt"].verdict // "–") |");
 
 def tune_table:
-	"| layering | tune chose | its score in this run | best variant in this run | best score | within 5% |",
-	"|---|---|---:|---|---:|---|",
+	"| layering | tune chose | its score in this run | best variant in this run | best score | within 5% | scores from |",
+	"|---|---|---:|---|---:|---|---|",
 	(.tune[] |
-		"| \(.layering) | \(.chosen) | \(.chosen_score | ratio) | \(.best // "–") | \(.best_score | ratio) | \(if .within_5_percent == null then "–" elif .within_5_percent then "yes" else "no" end) |");
+		"| \(.layering) | \(.chosen) | \(.chosen_score | ratio) | \(.best // "–") | \(.best_score | ratio) | \(if .within_5_percent == null then "–" elif .within_5_percent then "yes" else "no" end) | \(.check_basis // "rows") |");
+
+# A score with the range of the rounds' own scores, when there is one.
+def score_cell: if . == null or .score == null then "–"
+	elif .range and .range[0] != .range[1] then "\(.score | ratio) (\(.range[0] | ratio)–\(.range[1] | ratio))"
+	else .score | ratio end;
 
 def tune_scores_table:
 	"| layering | \(["default", "no-read-wq", "no-write-wq", "no-wq", "same-cpu"] | join(" | ")) |",
 	"|---|---:|---:|---:|---:|---:|",
 	(.tune[] | . as $t |
-		"| \(.layering), bench | \([.bench_scores[].score | ratio] | join(" | ")) |",
+		(if .paired_scores then
+			"| \(.layering), flag comparison | \([.paired_scores[] | score_cell] | join(" | ")) |"
+		else empty end),
+		"| \(.layering), rows | \([.bench_scores[].score | ratio] | join(" | ")) |",
 		"| \(.layering), tune | \([["default", "no-read-wq", "no-write-wq", "no-wq", "same-cpu"][] as $v |
 			(first($t.tune_measured[] | select(.variant == $v)) // null).score | ratio] | join(" | ")) |");

@@ -120,8 +120,10 @@ static void print_table(const char *name, const struct dmt_tune_result *result)
 		       variant->current ? "  current" : "",
 		       v == result->chosen ? "  chosen" : "");
 	}
-	printf("\nscore: geometric mean of the throughput relative to the current flags;\n"
-	       "another variant is chosen only when it scores at least 3%% higher.\n");
+	printf("\nthroughput: the median of the rounds. score: geometric mean over the\n"
+	       "workloads of the median ratio to the current flags measured just before\n"
+	       "or after in the same round; another variant is chosen only when it\n"
+	       "scores at least 3%% higher.\n");
 }
 
 static void print_outcome(const char *name, const struct dmt_tune_result *result,
@@ -269,13 +271,15 @@ const struct command command_tune = {
 "variants are the current flags, and the current flags with none of,\n"
 "only no_read_workqueue of, both no_read_workqueue and no_write_workqueue\n"
 "of, or only same_cpu_crypt of the performance flags; other flags\n"
-"(allow_discards) stay as they are. Each runs on a temporary dm-crypt\n"
-"device with a random throwaway key and the volume's cipher, key size and\n"
-"sector size, through six workloads (1 MiB in sequence at queue depth 8,\n"
-"4 KiB at random at queue depths 1 and 32, writes and reads, O_DIRECT).\n"
-"A variant's score is the geometric mean of its throughput relative to\n"
-"the current flags; another variant is chosen only when it scores at\n"
-"least 3% higher. The table of every variant is printed.\n"
+"(allow_discards) stay as they are. Each has a temporary dm-crypt device\n"
+"with a random throwaway key and the volume's cipher, key size and sector\n"
+"size, and runs six workloads (1 MiB in sequence at queue depth 8, 4 KiB\n"
+"at random at queue depths 1 and 32, writes and reads, O_DIRECT). The\n"
+"variants take turns on each workload, so their measurements lie seconds\n"
+"apart. A variant's score is the geometric mean over the workloads of\n"
+"the median ratio of its throughput to the current flags' in the same\n"
+"round; another variant is chosen only when it scores at least 3%\n"
+"higher. The table of every variant is printed.\n"
 "\n"
 "The volume's data is never written. thin-crypt volumes are measured on\n"
 "thin device 1 of their own pool, which dmtool reserves for this and\n"

@@ -427,7 +427,7 @@ struct dmt_tune_params {
 	/* Measured time per profile and round, after a ramp of half of it;
 	 * 0: 1000. */
 	uint32_t runtime_ms;
-	uint32_t rounds;	/* passes over all variants; 0: 2 */
+	uint32_t rounds;	/* passes over all variants; 0: 3 */
 	uint64_t scratch_size;	/* bytes of the scratch device; 0: 64 MiB */
 	bool dry_run;		/* choose, but leave the header as it is */
 	/* Checked between measurements; once it is non-zero, dmt_tune
@@ -441,7 +441,9 @@ struct dmt_tune_variant {
 	/* Bytes per second, the median of the rounds. */
 	double throughput[DMT_TUNE_PROFILE_COUNT];
 	/* Geometric mean over the profiles of the throughput relative to the
-	 * variant with the header's flags (whose score is 1). */
+	 * variant with the header's flags (whose score is 1): per profile,
+	 * the median over the rounds of the ratio of two measurements taken
+	 * back to back. */
 	double score;
 	bool current;		/* the header's flags */
 };

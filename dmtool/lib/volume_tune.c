@@ -7,14 +7,18 @@
  *   2. set up a scratch device beside the stack (a thin device in the
  *      volume's pool, or a loop device over a temporary file next to the
  *      image) and write it once, so every read below reads real blocks;
- *   3. for each round and each variant: a dm-crypt device with a random
- *      throwaway key and the variant's flags over the scratch device, the
- *      profiles measured with Linux AIO and O_DIRECT, the device removed;
- *   4. remove the scratch device (deleting the scratch thin device returns
- *      its blocks to the pool);
- *   5. score each variant against the header's flags and, unless this is a
- *      dry run, write the chosen flags into the header under the image
- *      lock. The open stack keeps its flags until the next open.
+ *   3. set up one dm-crypt device per variant over the scratch device,
+ *      with a random throwaway key and the variant's flags;
+ *   4. for each round and each profile, measure every variant in turn
+ *      with Linux AIO and O_DIRECT, so the measurements compared with
+ *      each other lie seconds apart and a change in the machine's load
+ *      over the run falls on all variants alike;
+ *   5. remove the crypt devices and the scratch device (deleting the
+ *      scratch thin device returns its blocks to the pool);
+ *   6. score each variant against the header's flags by the median, over
+ *      the rounds, of their paired ratios and, unless this is a dry run,
+ *      write the chosen flags into the header under the image lock. The
+ *      open stack keeps its flags until the next open.
  *
  * The image lock is not held while measuring, so the monitor can still
  * grow the pool in the meantime.
@@ -100,8 +104,9 @@ struct tune {
 	char scratch_path[PATH_MAX];	/* the scratch device's node */
 	char scratch_ref[32];		/* and its major:minor */
 
-	char crypt_name[128];
-	bool crypt_active;
+	/* One dm-crypt device per variant, all over the scratch device. */
+	char crypt_name[DMT_TUNE_MAX_VARIANTS][128];
+	bool crypt_active[DMT_TUNE_MAX_VARIANTS];
 	struct dmt_secret *key;
 	struct dmt_secret *table_buffer;
 
@@ -529,15 +534,22 @@ static int fill_scratch(struct tune *t, struct dmt_error *err)
 			 &limits, &rate, err);
 }
 
-static int remove_crypt(struct tune *t, struct dmt_error *err)
+/* Removes the variants' crypt devices; the first failure is reported,
+ * and the others are still removed. */
+static int remove_crypts(struct tune *t, struct dmt_error *err)
 {
-	int r;
+	int r = DMT_OK;
 
-	if (!t->crypt_active)
-		return DMT_OK;
-	r = mapper_remove(t->ctx, t->crypt_name, err);
-	if (!r)
-		t->crypt_active = false;
+	for (size_t v = 0; v < DMT_TUNE_MAX_VARIANTS; v++) {
+		int step;
+
+		if (!t->crypt_active[v])
+			continue;
+		step = mapper_remove(t->ctx, t->crypt_name[v], r ? NULL : err);
+		if (!step)
+			t->crypt_active[v] = false;
+		r = r ? r : step;
+	}
 	return r;
 }
 
@@ -546,7 +558,7 @@ static int remove_crypt(struct tune *t, struct dmt_error *err)
 static int remove_scratch(struct tune *t, struct dmt_error *err)
 {
 	char message[32];
-	int r = remove_crypt(t, err);
+	int r = remove_crypts(t, err);
 	int step;
 
 	if (t->thin_active) {
@@ -598,7 +610,7 @@ static void list_variants(struct tune *t)
 	add_variant(t->result, current, current);
 }
 
-static int create_crypt(struct tune *t, uint32_t flags, struct dmt_error *err)
+static int create_crypt(struct tune *t, size_t variant, struct dmt_error *err)
 {
 	struct crypt_table crypt = {
 		.cipher = t->header.crypt.cipher,
@@ -607,22 +619,33 @@ static int create_crypt(struct tune *t, uint32_t flags, struct dmt_error *err)
 		.device = t->scratch_ref,
 		.offset = 0,
 		.sector_size = t->header.crypt.sector_size,
-		.flags = flags,
+		.flags = t->result->variants[variant].flags,
 	};
 	struct dmt_target_line line;
-	char uuid[160];
+	char role[16], uuid[160];
 	int r;
 
 	if (table_crypt(&line, t->size >> SECTOR_SHIFT, &crypt,
 			t->table_buffer->data, t->table_buffer->capacity) != 0)
 		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINVAL,
-				"%s: cannot build the crypt table", t->crypt_name);
-	device_uuid(t, "crypt", uuid, sizeof(uuid));
-	r = mapper_create(t->ctx, t->crypt_name, uuid, &line, 1, MAPPER_SECRET,
-			  err);
+				"%s: cannot build the crypt table",
+				t->crypt_name[variant]);
+	snprintf(role, sizeof(role), "crypt%zu", variant);
+	device_uuid(t, role, uuid, sizeof(uuid));
+	r = mapper_create(t->ctx, t->crypt_name[variant], uuid, &line, 1,
+			  MAPPER_SECRET, err);
 	explicit_bzero(t->table_buffer->data, t->table_buffer->capacity);
 	if (!r)
-		t->crypt_active = true;
+		t->crypt_active[variant] = true;
+	return r;
+}
+
+static int create_crypts(struct tune *t, struct dmt_error *err)
+{
+	int r = DMT_OK;
+
+	for (size_t v = 0; v < t->result->variant_count && !r; v++)
+		r = create_crypt(t, v, err);
 	return r;
 }
 
@@ -631,8 +654,8 @@ static bool cancelled(const struct tune *t)
 	return t->params && t->params->cancel && *t->params->cancel;
 }
 
-static int measure_variant(struct tune *t, size_t variant, uint32_t round,
-			   struct dmt_error *err)
+static int measure_variant(struct tune *t, size_t variant, size_t profile,
+			   uint32_t round, struct dmt_error *err)
 {
 	struct io_limits limits = {
 		/* Long enough for a queue of 1 MiB writes to fill under an
@@ -641,48 +664,36 @@ static int measure_variant(struct tune *t, size_t variant, uint32_t round,
 		.runtime_ns = (uint64_t)t->runtime_ms * 1000000,
 	};
 	char path[PATH_MAX];
-	int r;
 
-	r = create_crypt(t, t->result->variants[variant].flags, err);
-	if (r)
-		return r;
-	mapper_device_path(t->crypt_name, path, sizeof(path));
-	for (size_t p = 0; p < DMT_TUNE_PROFILE_COUNT && !r; p++) {
-		if (cancelled(t))
-			r = dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINTR,
-				     "%s: tune interrupted", t->volume.name);
-		else
-			r = run_io_on(t, path, &tune_profiles[p], &limits,
-				      &t->samples[variant][p][round], err);
-	}
-	if (r) {
-		remove_crypt(t, NULL);
-		return r;
-	}
-	return remove_crypt(t, err);
+	if (cancelled(t))
+		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINTR,
+				"%s: tune interrupted", t->volume.name);
+	mapper_device_path(t->crypt_name[variant], path, sizeof(path));
+	return run_io_on(t, path, &tune_profiles[profile], &limits,
+			 &t->samples[variant][profile][round], err);
 }
 
-/* Measures every variant in every round. Each round starts one variant
- * later than the one before, so no variant always runs first, right
- * after the scratch device was written. */
+/* Measures every variant in every round, one profile at a time, so the
+ * variants of one profile run back to back. The order of the variants
+ * turns by one for every profile and round, so no variant always runs
+ * first, right after another profile. */
 static int measure_variants(struct tune *t, struct dmt_error *err)
 {
 	size_t count = t->result->variant_count;
+	int r = DMT_OK;
 
-	for (uint32_t round = 0; round < t->rounds; round++) {
-		for (size_t i = 0; i < count; i++) {
-			size_t variant = (i + round) % count;
-			int r;
+	for (uint32_t round = 0; round < t->rounds && !r; round++) {
+		log_info(t->ctx, "%s: round %u of %u", t->volume.name,
+			 round + 1, t->rounds);
+		for (size_t p = 0; p < DMT_TUNE_PROFILE_COUNT && !r; p++) {
+			for (size_t i = 0; i < count && !r; i++) {
+				size_t variant = (i + round + p) % count;
 
-			log_info(t->ctx, "%s: round %u of %u, flags 0x%x",
-				 t->volume.name, round + 1, t->rounds,
-				 t->result->variants[variant].flags);
-			r = measure_variant(t, variant, round, err);
-			if (r)
-				return r;
+				r = measure_variant(t, variant, p, round, err);
+			}
 		}
 	}
-	return DMT_OK;
+	return r;
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -759,6 +770,25 @@ static double nth_root(double value, unsigned int n)
 	return x;
 }
 
+/* The median over the rounds of variant's throughput relative to base's
+ * in the same round: the two ran seconds apart, so a slower or faster
+ * phase of the machine cancels out. A profile that moved nothing scores
+ * as a tenth of a percent, rather than as zero for the whole mean. */
+static double paired_ratio(const struct tune *t, size_t variant, size_t base,
+			   size_t profile)
+{
+	double ratios[TUNE_ROUNDS_MAX];
+
+	for (uint32_t round = 0; round < t->rounds; round++) {
+		double value = t->samples[variant][profile][round];
+		double reference = t->samples[base][profile][round];
+
+		ratios[round] = value > 0 && reference > 0 ?
+			value / reference : 0.001;
+	}
+	return median(ratios, t->rounds);
+}
+
 /* Scores every variant against the header's flags and picks the best;
  * the header's flags stay unless a variant beats them by TUNE_MIN_GAIN. */
 static void choose_variant(struct tune *t)
@@ -776,14 +806,8 @@ static void choose_variant(struct tune *t)
 	for (size_t v = 0; v < result->variant_count; v++) {
 		double product = 1;
 
-		for (size_t p = 0; p < DMT_TUNE_PROFILE_COUNT; p++) {
-			double base = result->variants[current].throughput[p];
-			double value = result->variants[v].throughput[p];
-
-			/* A profile that moved nothing scores as a tenth of
-			 * a percent, rather than as zero for the whole mean. */
-			product *= value > 0 && base > 0 ? value / base : 0.001;
-		}
+		for (size_t p = 0; p < DMT_TUNE_PROFILE_COUNT; p++)
+			product *= paired_ratio(t, v, current, p);
 		result->variants[v].score = nth_root(product, DMT_TUNE_PROFILE_COUNT);
 	}
 
@@ -897,6 +921,22 @@ static int find_volume(struct tune *t, const char *name, struct dmt_error *err)
 	return r;
 }
 
+/* Names the variants' crypt devices and removes any that an interrupted
+ * tune left behind. */
+static int name_crypts(struct tune *t, struct dmt_error *err)
+{
+	int r = DMT_OK;
+
+	for (size_t v = 0; v < DMT_TUNE_MAX_VARIANTS && !r; v++) {
+		char role[16];
+
+		snprintf(role, sizeof(role), "crypt%zu", v);
+		device_name(t, role, t->crypt_name[v], sizeof(t->crypt_name[v]));
+		r = remove_leftover(t, t->crypt_name[v], err);
+	}
+	return r;
+}
+
 static int make_key(struct tune *t, struct dmt_error *err)
 {
 	size_t bytes = t->header.crypt.key_bits / 8;
@@ -950,8 +990,7 @@ int dmt_tune(struct dmt_context *ctx, const char *name,
 	fill_result_header(t);
 	list_variants(t);
 
-	device_name(t, "crypt", t->crypt_name, sizeof(t->crypt_name));
-	r = remove_leftover(t, t->crypt_name, err);
+	r = name_crypts(t, err);
 	if (!r)
 		r = make_key(t, err);
 	if (!r && t->header.layout == DMT_LAYOUT_THIN_CRYPT)
@@ -960,6 +999,8 @@ int dmt_tune(struct dmt_context *ctx, const char *name,
 		r = create_scratch_file(t, err);
 	if (!r)
 		r = fill_scratch(t, err);
+	if (!r)
+		r = create_crypts(t, err);
 	if (!r)
 		r = measure_variants(t, err);
 

@@ -68,6 +68,7 @@ test_rejects_invalid_options() {
 	expect_failure 2 "unknown profile 'first-write-seq'" "$DMTOOL_TOP/bench/run" --profile first-write-seq --list
 	expect_failure 2 "invalid --target 'disk'" "$DMTOOL_TOP/bench/run" --target disk --list
 	expect_failure 2 "invalid --runs '0'" "$DMTOOL_TOP/bench/run" --runs 0 --list
+	expect_failure 2 "invalid --flag-rounds 'x'" "$DMTOOL_TOP/bench/run" --flag-rounds x --list
 	expect_failure 2 "unknown option '--fast'" "$DMTOOL_TOP/bench/run" --fast
 }
 

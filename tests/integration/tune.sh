@@ -187,7 +187,7 @@ test_removes_leftovers_of_killed_tune() {
 	"$DMTOOL" tune "$NAME" --rounds 3 >"$TEST_DIR/tune.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	until dmsetup info "$NAME-tune-crypt" >/dev/null 2>&1; do
+	until dmsetup info "$NAME-tune-crypt0" >/dev/null 2>&1; do
 		sleep 0.5
 		waited=$((waited + 1))
 		[ "$waited" -lt 240 ] || fail "no scratch crypt device appeared within 120 s"
@@ -212,7 +212,7 @@ test_interrupt_removes_scratch() {
 	"$DMTOOL" tune "$NAME" --rounds 3 >"$TEST_DIR/tune.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	until dmsetup info "$NAME-tune-crypt" >/dev/null 2>&1; do
+	until dmsetup info "$NAME-tune-crypt0" >/dev/null 2>&1; do
 		sleep 0.5
 		waited=$((waited + 1))
 		[ "$waited" -lt 240 ] || fail "no scratch crypt device appeared within 120 s"
