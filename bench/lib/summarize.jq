@@ -53,14 +53,17 @@ def geomean: if length == 0 then null
 # profile, the median over the rounds of its throughput relative to the
 # default flags in the same round; the geometric mean of those over the
 # profiles) and the score of each round alone, whose range shows the
-# noise. null when the run made no flag comparison of the layering.
+# noise. null when the run made no flag comparison of the layering or the
+# comparison failed. A round in which the defaults moved nothing is left
+# out; a flag set that moved nothing scores 0.001 there.
 def paired_scores($layering):
 	[$flags[] | select(.layering == $layering)] as $f |
-	if $f == [] then null else
+	if $f == [] or any($f[]; .failed == true) then null else
 	($f | map({key: "\(.variant) \(.profile) \(.round)", value: .bytes_per_second}) | from_entries) as $bps |
 	($f | map(.round) | unique) as $rounds |
 	def ratio($v; $p; $r): $bps["\($v) \($p) \($r)"] as $x | $bps["default \($p) \($r)"] as $b |
-		if $x != null and $b != null and $b > 0 then $x / $b else null end;
+		if $x == null or $b == null or $b <= 0 then null
+		elif $x > 0 then $x / $b else 0.001 end;
 	def complete: if length == (tune_profiles | length) then geomean else null end;
 	[flag_variants[] as $v |
 		{variant: $v,
@@ -105,6 +108,7 @@ def paired_scores($layering):
 		then $r.mib_s.median / $default_median else null end)})
 | . as $results
 | {run: $run, rows: $rows, results: $results,
+   flag_comparison: [$flags | map(.layering) | unique | .[] | {layering: ., failed: (paired_scores(.) == null), scores: paired_scores(.)}],
    defaults_versus_cryptsetup: [
 	$results | map(select(.row == "cryptsetup" or .row == "cryptsetup.dio-loop"))[] |
 	. as $stock_result |
@@ -124,7 +128,7 @@ def paired_scores($layering):
 			result($t.layering; $p).mib_s.median as $base |
 			select($x != null and $base != null and $base > 0) | $x / $base] |
 			if length == (tune_profiles | length) then geomean else null end)}] as $scores |
-	paired_scores($t.layering) as $paired |
+	(paired_scores($t.layering) | if . and any(.[]; .score != null) then . else null end) as $paired |
 	# The check rests on the flag comparison when the run made one.
 	($paired // $scores) as $basis |
 	($basis | map(select(.score != null)) | max_by(.score)) as $best |

@@ -121,9 +121,9 @@ static void print_table(const char *name, const struct dmt_tune_result *result)
 		       v == result->chosen ? "  chosen" : "");
 	}
 	printf("\nthroughput: the median of the rounds. score: geometric mean over the\n"
-	       "workloads of the median ratio to the current flags measured just before\n"
-	       "or after in the same round; another variant is chosen only when it\n"
-	       "scores at least 3%% higher.\n");
+	       "workloads of the median ratio to the current flags in the same round\n"
+	       "and workload; another variant is chosen only when it scores at least\n"
+	       "3%% higher.\n");
 }
 
 static void print_outcome(const char *name, const struct dmt_tune_result *result,

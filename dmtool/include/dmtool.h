@@ -442,8 +442,8 @@ struct dmt_tune_variant {
 	double throughput[DMT_TUNE_PROFILE_COUNT];
 	/* Geometric mean over the profiles of the throughput relative to the
 	 * variant with the header's flags (whose score is 1): per profile,
-	 * the median over the rounds of the ratio of two measurements taken
-	 * back to back. */
+	 * the median over the rounds of the ratio of the two measurements in
+	 * the same round, taken within one pass over the variants. */
 	double score;
 	bool current;		/* the header's flags */
 };

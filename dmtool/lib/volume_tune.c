@@ -10,9 +10,9 @@
  *   3. set up one dm-crypt device per variant over the scratch device,
  *      with a random throwaway key and the variant's flags;
  *   4. for each round and each profile, measure every variant in turn
- *      with Linux AIO and O_DIRECT, so the measurements compared with
- *      each other lie seconds apart and a change in the machine's load
- *      over the run falls on all variants alike;
+ *      with Linux AIO and O_DIRECT. Compared measurements lie seconds
+ *      apart, so a change in the machine's load affects all variants
+ *      alike;
  *   5. remove the crypt devices and the scratch device (deleting the
  *      scratch thin device returns its blocks to the pool);
  *   6. score each variant against the header's flags by the median, over
@@ -104,9 +104,12 @@ struct tune {
 	char scratch_path[PATH_MAX];	/* the scratch device's node */
 	char scratch_ref[32];		/* and its major:minor */
 
-	/* One dm-crypt device per variant, all over the scratch device. */
+	/* One dm-crypt device per variant, all over the scratch device. Each
+	 * stays open from creation to removal, so a second tune of the volume
+	 * finds it in use and does not take it for a leftover. */
 	char crypt_name[DMT_TUNE_MAX_VARIANTS][128];
 	bool crypt_active[DMT_TUNE_MAX_VARIANTS];
+	int crypt_fd[DMT_TUNE_MAX_VARIANTS];	/* O_DIRECT; -1: not open */
 	struct dmt_secret *key;
 	struct dmt_secret *table_buffer;
 
@@ -534,8 +537,8 @@ static int fill_scratch(struct tune *t, struct dmt_error *err)
 			 &limits, &rate, err);
 }
 
-/* Removes the variants' crypt devices; the first failure is reported,
- * and the others are still removed. */
+/* Removes the variants' crypt devices. After a failure the others are
+ * still removed, and the first failure is returned. */
 static int remove_crypts(struct tune *t, struct dmt_error *err)
 {
 	int r = DMT_OK;
@@ -543,6 +546,10 @@ static int remove_crypts(struct tune *t, struct dmt_error *err)
 	for (size_t v = 0; v < DMT_TUNE_MAX_VARIANTS; v++) {
 		int step;
 
+		if (t->crypt_fd[v] >= 0) {
+			close(t->crypt_fd[v]);
+			t->crypt_fd[v] = -1;
+		}
 		if (!t->crypt_active[v])
 			continue;
 		step = mapper_remove(t->ctx, t->crypt_name[v], r ? NULL : err);
@@ -622,7 +629,7 @@ static int create_crypt(struct tune *t, size_t variant, struct dmt_error *err)
 		.flags = t->result->variants[variant].flags,
 	};
 	struct dmt_target_line line;
-	char role[16], uuid[160];
+	char role[16], uuid[160], path[PATH_MAX];
 	int r;
 
 	if (table_crypt(&line, t->size >> SECTOR_SHIFT, &crypt,
@@ -635,9 +642,17 @@ static int create_crypt(struct tune *t, size_t variant, struct dmt_error *err)
 	r = mapper_create(t->ctx, t->crypt_name[variant], uuid, &line, 1,
 			  MAPPER_SECRET, err);
 	explicit_bzero(t->table_buffer->data, t->table_buffer->capacity);
-	if (!r)
-		t->crypt_active[variant] = true;
-	return r;
+	if (r)
+		return r;
+	t->crypt_active[variant] = true;
+
+	mapper_device_path(t->crypt_name[variant], path, sizeof(path));
+	t->crypt_fd[variant] = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (t->crypt_fd[variant] < 0)
+		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, errno,
+				"%s: cannot open the scratch crypt device: %s",
+				path, strerror(errno));
+	return DMT_OK;
 }
 
 static int create_crypts(struct tune *t, struct dmt_error *err)
@@ -663,20 +678,27 @@ static int measure_variant(struct tune *t, size_t variant, size_t profile,
 		.ramp_ns = (uint64_t)t->runtime_ms * 1000000 / 2,
 		.runtime_ns = (uint64_t)t->runtime_ms * 1000000,
 	};
-	char path[PATH_MAX];
 
 	if (cancelled(t))
 		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINTR,
 				"%s: tune interrupted", t->volume.name);
-	mapper_device_path(t->crypt_name[variant], path, sizeof(path));
-	return run_io_on(t, path, &tune_profiles[profile], &limits,
-			 &t->samples[variant][profile][round], err);
+	return run_io(t, t->crypt_fd[variant], t->crypt_name[variant],
+		      &tune_profiles[profile], &limits,
+		      &t->samples[variant][profile][round], err);
+}
+
+/* Returns the variant that runs i-th. The order turns by one for every
+ * profile and round, so no variant always runs first. It runs backwards in
+ * every other round, so no variant always follows the same one. */
+static size_t variant_at(size_t i, size_t count, uint32_t round, size_t profile)
+{
+	size_t position = round % 2 ? count - 1 - i : i;
+
+	return (position + round + profile) % count;
 }
 
 /* Measures every variant in every round, one profile at a time, so the
- * variants of one profile run back to back. The order of the variants
- * turns by one for every profile and round, so no variant always runs
- * first, right after another profile. */
+ * variants of one profile run back to back. */
 static int measure_variants(struct tune *t, struct dmt_error *err)
 {
 	size_t count = t->result->variant_count;
@@ -687,7 +709,7 @@ static int measure_variants(struct tune *t, struct dmt_error *err)
 			 round + 1, t->rounds);
 		for (size_t p = 0; p < DMT_TUNE_PROFILE_COUNT && !r; p++) {
 			for (size_t i = 0; i < count && !r; i++) {
-				size_t variant = (i + round + p) % count;
+				size_t variant = variant_at(i, count, round, p);
 
 				r = measure_variant(t, variant, p, round, err);
 			}
@@ -770,23 +792,27 @@ static double nth_root(double value, unsigned int n)
 	return x;
 }
 
-/* The median over the rounds of variant's throughput relative to base's
- * in the same round: the two ran seconds apart, so a slower or faster
- * phase of the machine cancels out. A profile that moved nothing scores
- * as a tenth of a percent, rather than as zero for the whole mean. */
+/* Returns the median over the rounds of the variant's throughput divided
+ * by the base variant's in the same round and profile, measured within one
+ * pass over the variants. Rounds in which the base moved nothing are left
+ * out. A variant that moved nothing scores 0.001 there, so that one
+ * stalled round does not make the geometric mean zero. */
 static double paired_ratio(const struct tune *t, size_t variant, size_t base,
 			   size_t profile)
 {
 	double ratios[TUNE_ROUNDS_MAX];
+	uint32_t count = 0;
 
+	if (variant == base)
+		return 1;
 	for (uint32_t round = 0; round < t->rounds; round++) {
 		double value = t->samples[variant][profile][round];
 		double reference = t->samples[base][profile][round];
 
-		ratios[round] = value > 0 && reference > 0 ?
-			value / reference : 0.001;
+		if (reference > 0)
+			ratios[count++] = value > 0 ? value / reference : 0.001;
 	}
-	return median(ratios, t->rounds);
+	return count ? median(ratios, count) : 1;
 }
 
 /* Scores every variant against the header's flags and picks the best;
@@ -925,7 +951,12 @@ static int find_volume(struct tune *t, const char *name, struct dmt_error *err)
  * tune left behind. */
 static int name_crypts(struct tune *t, struct dmt_error *err)
 {
-	int r = DMT_OK;
+	char old_name[128];
+	int r;
+
+	/* Earlier builds named their single crypt device NAME-tune-crypt. */
+	device_name(t, "crypt", old_name, sizeof(old_name));
+	r = remove_leftover(t, old_name, err);
 
 	for (size_t v = 0; v < DMT_TUNE_MAX_VARIANTS && !r; v++) {
 		char role[16];
@@ -981,6 +1012,8 @@ int dmt_tune(struct dmt_context *ctx, const char *name,
 	t->ctx = ctx;
 	t->params = params;
 	t->result = result;
+	for (size_t v = 0; v < DMT_TUNE_MAX_VARIANTS; v++)
+		t->crypt_fd[v] = -1;
 
 	r = check_params(t, params, err);
 	if (!r)
@@ -1005,6 +1038,9 @@ int dmt_tune(struct dmt_context *ctx, const char *name,
 		r = measure_variants(t, err);
 
 	cleanup = remove_scratch(t, r ? NULL : err);
+	if (r && cleanup)
+		log_warning(ctx, "%s: some scratch devices of the tune were not removed. 'dmtool close %s' or the next tune removes them",
+			    name, name);
 	if (!r)
 		r = cleanup;
 	if (r)

@@ -187,7 +187,7 @@ test_removes_leftovers_of_killed_tune() {
 	"$DMTOOL" tune "$NAME" --rounds 3 >"$TEST_DIR/tune.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	until dmsetup info "$NAME-tune-crypt0" >/dev/null 2>&1; do
+	until dmsetup info "$NAME-tune-crypt3" >/dev/null 2>&1; do
 		sleep 0.5
 		waited=$((waited + 1))
 		[ "$waited" -lt 240 ] || fail "no scratch crypt device appeared within 120 s"
@@ -212,11 +212,13 @@ test_interrupt_removes_scratch() {
 	"$DMTOOL" tune "$NAME" --rounds 3 >"$TEST_DIR/tune.log" 2>&1 &
 	pid=$!
 	track_pid "$pid"
-	until dmsetup info "$NAME-tune-crypt0" >/dev/null 2>&1; do
+	until dmsetup info "$NAME-tune-crypt3" >/dev/null 2>&1; do
 		sleep 0.5
 		waited=$((waited + 1))
 		[ "$waited" -lt 240 ] || fail "no scratch crypt device appeared within 120 s"
 	done
+	expect_failure 5 "another 'dmtool tune $NAME' is running" "$DMTOOL" tune "$NAME" --dry-run --rounds 1
+	dmsetup info "$NAME-tune-crypt0" >/dev/null 2>&1 || fail "the second tune removed the first one's devices"
 	kill -INT "$pid"
 	wait "$pid" || status=$?
 	cat "$TEST_DIR/tune.log"

@@ -58,10 +58,10 @@ kernel_log_since_start() {
 		seen'
 }
 
-# Succeeds when the output of CMD... matches the extended regex PATTERN and
-# CMD succeeded. The output is captured before matching: in a pipeline
-# "CMD | grep -q" under pipefail, grep exits at the first match, CMD gets
-# SIGPIPE on its next write, and the whole pipeline fails.
+# Succeeds when CMD... succeeds and its output matches the extended regex
+# PATTERN. The output is captured first: in "CMD | grep -q" under
+# pipefail, grep exits at the first match, and CMD fails with SIGPIPE if it
+# writes again after that.
 output_matches() {
 	local pattern=$1 out
 	shift
@@ -166,7 +166,7 @@ expect_failure() {
 	echo "$ $* -> exit $status"
 	echo "$output" | sed 's/^/  /'
 	[ "$status" -eq "$expected" ] || fail "'$*' exited with $status, expected $expected"
-	echo "$output" | grep -Eq -- "$pattern" || fail "'$*' printed no message matching '$pattern'"
+	grep -Eq -- "$pattern" <<<"$output" || fail "'$*' printed no message matching '$pattern'"
 }
 
 # make_host_fs SIZE [ext4|xfs]: a filesystem of SIZE mounted at
