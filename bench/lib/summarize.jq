@@ -49,13 +49,12 @@ def tune_profiles: ["seq-write", "seq-read", "rand-write-qd1", "rand-write-qd32"
 def geomean: if length == 0 then null
 	else (map(log) | add / length | exp) end;
 
-# The flag comparison of one layering: per flag set, the score (per
-# profile, the median over the rounds of its throughput relative to the
-# default flags in the same round; the geometric mean of those over the
-# profiles) and the score of each round alone, whose range shows the
-# noise. null when the run made no flag comparison of the layering or the
-# comparison failed. A round in which the defaults moved nothing is left
-# out; a flag set that moved nothing scores 0.001 there.
+# The flag comparison of one layering: per flag set, its score and the
+# score of each round alone, whose range shows the noise. A score is the
+# geometric mean over the profiles of the median over the rounds of the
+# throughput relative to the default flags in the same round. Rounds in
+# which the defaults moved nothing are skipped, and a stalled flag set
+# scores 0.001. null when the comparison is missing or failed.
 def paired_scores($layering):
 	[$flags[] | select(.layering == $layering)] as $f |
 	if $f == [] or any($f[]; .failed == true) then null else
@@ -75,6 +74,7 @@ def paired_scores($layering):
 	end;
 
 . as $records
+| ([$flags[].layering] | unique | map({key: ., value: paired_scores(.)}) | from_entries) as $paired_by_layering
 | ($rows | map({key: .id, value: .}) | from_entries) as $row_by_id
 | [$records | group_by([.row, .profile])[] |
 	{row: .[0].row, layering: .[0].layering, variant: .[0].variant,
@@ -108,7 +108,8 @@ def paired_scores($layering):
 		then $r.mib_s.median / $default_median else null end)})
 | . as $results
 | {run: $run, rows: $rows, results: $results,
-   flag_comparison: [$flags | map(.layering) | unique | .[] | {layering: ., failed: (paired_scores(.) == null), scores: paired_scores(.)}],
+   flag_comparison: [$paired_by_layering | to_entries[] |
+	{layering: .key, failed: (.value == null), scores: .value}],
    defaults_versus_cryptsetup: [
 	$results | map(select(.row == "cryptsetup" or .row == "cryptsetup.dio-loop"))[] |
 	. as $stock_result |
@@ -128,7 +129,7 @@ def paired_scores($layering):
 			result($t.layering; $p).mib_s.median as $base |
 			select($x != null and $base != null and $base > 0) | $x / $base] |
 			if length == (tune_profiles | length) then geomean else null end)}] as $scores |
-	(paired_scores($t.layering) | if . and any(.[]; .score != null) then . else null end) as $paired |
+	($paired_by_layering[$t.layering] | if . and any(.[]; .score != null) then . else null end) as $paired |
 	# The check rests on the flag comparison when the run made one.
 	($paired // $scores) as $basis |
 	($basis | map(select(.score != null)) | max_by(.score)) as $best |

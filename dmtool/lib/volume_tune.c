@@ -288,19 +288,29 @@ static int run_io(struct tune *t, int fd, const char *device,
 	return DMT_OK;
 }
 
+/* Opens a scratch device for I/O that bypasses the page cache. */
+static int open_direct(struct tune *t, const char *path, int *fd,
+		       struct dmt_error *err)
+{
+	*fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (*fd < 0)
+		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, errno,
+				"%s: cannot open the scratch device: %s", path,
+				strerror(errno));
+	return DMT_OK;
+}
+
 /* run_io on the device at path, opened with O_DIRECT. */
 static int run_io_on(struct tune *t, const char *path,
 		     const struct tune_profile *profile,
 		     const struct io_limits *limits, double *rate,
 		     struct dmt_error *err)
 {
-	int fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	int r;
+	int fd;
+	int r = open_direct(t, path, &fd, err);
 
-	if (fd < 0)
-		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, errno,
-				"%s: cannot open the scratch device: %s", path,
-				strerror(errno));
+	if (r)
+		return r;
 	r = run_io(t, fd, path, profile, limits, rate, err);
 	close(fd);
 	return r;
@@ -647,12 +657,7 @@ static int create_crypt(struct tune *t, size_t variant, struct dmt_error *err)
 	t->crypt_active[variant] = true;
 
 	mapper_device_path(t->crypt_name[variant], path, sizeof(path));
-	t->crypt_fd[variant] = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (t->crypt_fd[variant] < 0)
-		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, errno,
-				"%s: cannot open the scratch crypt device: %s",
-				path, strerror(errno));
-	return DMT_OK;
+	return open_direct(t, path, &t->crypt_fd[variant], err);
 }
 
 static int create_crypts(struct tune *t, struct dmt_error *err)
@@ -793,10 +798,9 @@ static double nth_root(double value, unsigned int n)
 }
 
 /* Returns the median over the rounds of the variant's throughput divided
- * by the base variant's in the same round and profile, measured within one
- * pass over the variants. Rounds in which the base moved nothing are left
- * out. A variant that moved nothing scores 0.001 there, so that one
- * stalled round does not make the geometric mean zero. */
+ * by the base variant's in the same round and profile. Rounds in which the
+ * base moved nothing are skipped, and a stalled variant scores 0.001, so
+ * one stalled round does not make the geometric mean zero. */
 static double paired_ratio(const struct tune *t, size_t variant, size_t base,
 			   size_t profile)
 {
@@ -1039,7 +1043,7 @@ int dmt_tune(struct dmt_context *ctx, const char *name,
 
 	cleanup = remove_scratch(t, r ? NULL : err);
 	if (r && cleanup)
-		log_warning(ctx, "%s: some scratch devices of the tune were not removed. 'dmtool close %s' or the next tune removes them",
+		log_warning(ctx, "%s: some scratch devices of the tune were not removed; run 'dmtool close %s', or the next tune removes them",
 			    name, name);
 	if (!r)
 		r = cleanup;
