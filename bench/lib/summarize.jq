@@ -134,7 +134,7 @@ def paired_scores($layering):
 	($paired // $scores) as $basis |
 	($basis | map(select(.score != null)) | max_by(.score)) as $best |
 	($basis | map(select(.variant == $t.chosen)) | .[0].score) as $chosen_score |
-	{layering: $t.layering, chosen: $t.chosen, chosen_flags: $t.chosen_flags,
+	{layering: $t.layering, chosen: $t.chosen, chosen_flags: $t.chosen_flags, engine: $t.engine,
 	 tune_measured: $t.variants, bench_scores: $scores, paired_scores: $paired,
 	 check_basis: (if $paired then "flag comparison" else "rows" end),
 	 best: $best.variant, best_score: $best.score, chosen_score: $chosen_score,

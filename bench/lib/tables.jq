@@ -111,10 +111,10 @@ def defaults_table:
 		"| \(.profile) (MiB/s) | \(.stock_row) | \(.cryptsetup.median | number) | \(.crypt.mib_s.median | number) | \(.crypt.ratio | ratio) | \(.crypt.verdict // "–") | \(.["thin-crypt"].mib_s.median | number) | \(.["thin-crypt"].ratio | ratio) | \(.["thin-crypt"].verdict // "–") |");
 
 def tune_table:
-	"| layering | tune chose | its score in this run | best variant in this run | best score | within 5% | scores from |",
-	"|---|---|---:|---|---:|---|---|",
+	"| layering | tune measured with | tune chose | its score in this run | best variant in this run | best score | within 5% | scores from |",
+	"|---|---|---|---:|---|---:|---|---|",
 	(.tune[] |
-		"| \(.layering) | \(.chosen) | \(.chosen_score | ratio) | \(.best // "–") | \(.best_score | ratio) | \(if .within_5_percent == null then "–" elif .within_5_percent then "yes" else "no" end) | \(.check_basis // "rows") |");
+		"| \(.layering) | \(.engine // "Linux AIO") | \(.chosen) | \(.chosen_score | ratio) | \(.best // "–") | \(.best_score | ratio) | \(if .within_5_percent == null then "–" elif .within_5_percent then "yes" else "no" end) | \(.check_basis // "rows") |");
 
 # A score with the range of the rounds' own scores, when there is one.
 def score_cell: if . == null or .score == null then "–"

@@ -14,6 +14,7 @@ enum tune_option {
 	OPT_ROUNDS,
 	OPT_SCRATCH_SIZE,
 	OPT_JSON,
+	OPT_ENGINE,
 };
 
 static const struct option tune_options[] = {
@@ -22,6 +23,7 @@ static const struct option tune_options[] = {
 	{ "rounds", required_argument, NULL, OPT_ROUNDS },
 	{ "scratch-size", required_argument, NULL, OPT_SCRATCH_SIZE },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "engine", required_argument, NULL, OPT_ENGINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -67,6 +69,22 @@ static int parse_runtime(const char *text, uint32_t *milliseconds)
 	return DMT_OK;
 }
 
+static int parse_engine(const char *text, enum dmt_tune_engine *engine)
+{
+	static const enum dmt_tune_engine engines[] = {
+		DMT_TUNE_ENGINE_AUTO, DMT_TUNE_ENGINE_AIO, DMT_TUNE_ENGINE_FIO,
+	};
+
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		if (strcmp(text, dmt_tune_engine_name(engines[i])) == 0) {
+			*engine = engines[i];
+			return DMT_OK;
+		}
+	}
+	return cli_error(DMT_ERR_USAGE,
+			 "invalid --engine '%s': give auto, aio or fio", text);
+}
+
 /* The flags dmt_tune varies, as a comma-separated list ("-" for none). */
 static void format_tune_flags(uint32_t flags, char *buffer, size_t size)
 {
@@ -96,9 +114,11 @@ static void print_table(const char *name, const struct dmt_tune_result *result)
 {
 	char flags[128];
 
-	printf("%s (%s): measured on %s, %.0f MiB; %.1f s per profile, median of %u round%s\n\n",
+	printf("%s (%s): measured on %s, %.0f MiB, with %s; %.1f s per profile, median of %u round%s\n\n",
 	       name, dmt_layout_name(result->layout), result->scratch,
 	       result->scratch_size / (1024.0 * 1024.0),
+	       result->engine == DMT_TUNE_ENGINE_FIO ? result->engine_version :
+						       "Linux AIO",
 	       result->runtime_ms / 1000.0, result->rounds,
 	       result->rounds == 1 ? "" : "s");
 	printf("%-38s", "flags");
@@ -168,6 +188,10 @@ static void print_json(const char *name, const struct dmt_tune_result *result)
 	json_object_object_add(root, "runtime_ms",
 			       json_object_new_int64(result->runtime_ms));
 	json_object_object_add(root, "rounds", json_object_new_int64(result->rounds));
+	json_object_object_add(root, "engine",
+			       json_object_new_string(dmt_tune_engine_name(result->engine)));
+	json_object_object_add(root, "engine_version",
+			       json_object_new_string(result->engine_version));
 	for (size_t v = 0; v < result->variant_count; v++) {
 		const struct dmt_tune_variant *variant = &result->variants[v];
 		json_object *entry = json_object_new_object();
@@ -230,6 +254,11 @@ static int run_tune(struct cli *cli, int argc, char **argv)
 		case OPT_JSON:
 			json = true;
 			break;
+		case OPT_ENGINE:
+			r = parse_engine(optarg, &params.engine);
+			if (r)
+				return r;
+			break;
 		case 'h':
 			cli_print_help(&command_tune, stdout);
 			return 0;
@@ -274,7 +303,10 @@ const struct command command_tune = {
 "(allow_discards) stay as they are. Each has a temporary dm-crypt device\n"
 "with a random throwaway key and the volume's cipher, key size and sector\n"
 "size, and runs six workloads (1 MiB in sequence at queue depth 8, 4 KiB\n"
-"at random at queue depths 1 and 32, writes and reads, O_DIRECT). The\n"
+"at random at queue depths 1 and 32, writes and reads, O_DIRECT) with fio\n"
+"when it is installed, as the bench does, or else with dmtool's own Linux\n"
+"AIO loop. fio spends more CPU time per I/O, as an application does; with\n"
+"few CPUs that decides whether dm-crypt's workqueues pay off. The\n"
 "variants take turns on each workload, so their measurements lie seconds\n"
 "apart. A variant's score is the geometric mean over the workloads of\n"
 "the median ratio of its throughput to the current flags' in the same\n"
@@ -297,5 +329,7 @@ const struct command command_tune = {
 "      --scratch-size SIZE  scratch device, 16M to 4G in whole MiB\n"
 "                           (default 64M)\n"
 "      --dry-run            measure and choose, leave the header as it is\n"
+"      --engine ENGINE      what runs the workloads: fio, aio (dmtool's own\n"
+"                           loop) or auto (default: fio when it is in PATH)\n"
 "      --json               print the measurements as JSON\n",
 };

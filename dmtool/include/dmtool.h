@@ -423,6 +423,16 @@ const char *dmt_tune_profile_name(enum dmt_tune_profile profile);
 
 #define DMT_TUNE_MAX_VARIANTS 5
 
+/* What runs the workloads. */
+enum dmt_tune_engine {
+	DMT_TUNE_ENGINE_AUTO = 0,	/* fio when it is in PATH, else aio */
+	DMT_TUNE_ENGINE_AIO,		/* dmtool's own Linux AIO loop */
+	DMT_TUNE_ENGINE_FIO,		/* fio, as the bench runs it */
+};
+
+/* Returns "auto", "aio" or "fio". */
+const char *dmt_tune_engine_name(enum dmt_tune_engine engine);
+
 struct dmt_tune_params {
 	/* Measured time per profile and round, after a ramp of half of it;
 	 * 0: 1000. */
@@ -430,6 +440,11 @@ struct dmt_tune_params {
 	uint32_t rounds;	/* passes over all variants; 0: 3 */
 	uint64_t scratch_size;	/* bytes of the scratch device; 0: 64 MiB */
 	bool dry_run;		/* choose, but leave the header as it is */
+	/* DMT_TUNE_ENGINE_FIO fails with DMT_ERR_USAGE when fio is not in
+	 * PATH. fio costs more CPU time per I/O than the AIO loop, as an
+	 * application does, and that changes which flags win when the CPUs
+	 * are few. */
+	enum dmt_tune_engine engine;
 	/* Checked between measurements; once it is non-zero, dmt_tune
 	 * removes its scratch devices and fails with DMT_ERR_FAILED and
 	 * sys_errno EINTR. May be NULL. */
@@ -454,6 +469,8 @@ struct dmt_tune_result {
 	uint64_t scratch_size;
 	uint32_t runtime_ms;
 	uint32_t rounds;
+	enum dmt_tune_engine engine;	/* DMT_TUNE_ENGINE_AIO or _FIO */
+	char engine_version[32];	/* fio's, as "fio-3.33"; "" for aio */
 	uint32_t old_flags;	/* the header's flags before */
 	uint32_t new_flags;	/* the chosen variant's flags */
 	size_t variant_count;

@@ -3,12 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 static void read_all(int fd, char *output, size_t size)
 {
@@ -31,39 +30,89 @@ static void read_all(int fd, char *output, size_t size)
 	output[used] = '\0';
 }
 
+/* In the child: output to the pipe, input from /dev/null, and death with
+ * the parent, so a killed dmtool leaves no tool running on its scratch
+ * devices. Reports an exec failure's errno through report_fd. */
+static void exec_child(char *const argv[], int output_fd, int report_fd,
+		       pid_t parent)
+{
+	int null_fd, error;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 ||
+	    dup2(output_fd, STDOUT_FILENO) < 0 ||
+	    dup2(output_fd, STDERR_FILENO) < 0) {
+		error = errno;
+	} else {
+		execvp(argv[0], argv);
+		error = errno;
+	}
+	if (write(report_fd, &error, sizeof(error)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Returns the errno the child reported for a failed exec, or 0 when the
+ * exec succeeded (the pipe closed on exec without a word). */
+static int exec_error(int report_fd)
+{
+	int error = 0;
+	ssize_t got;
+
+	do
+		got = read(report_fd, &error, sizeof(error));
+	while (got < 0 && errno == EINTR);
+	return got == (ssize_t)sizeof(error) ? error : 0;
+}
+
 int process_capture(struct dmt_context *ctx, char *const argv[], char *output,
 		  size_t output_size, int *status, struct dmt_error *err)
 {
-	posix_spawn_file_actions_t actions;
-	int pipe_fds[2];
-	int wait_status;
-	pid_t pid;
-	int r;
+	int output_fds[2], report_fds[2];
+	pid_t parent = getpid(), pid;
+	int wait_status, error;
 
-	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
+	if (pipe2(output_fds, O_CLOEXEC) != 0)
 		return dmt_fail(ctx, err, DMT_ERR_FAILED, errno,
 				"cannot create a pipe for %s", argv[0]);
-
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
-					 O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-	log_debug(ctx, "running %s", argv[0]);
-	r = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&actions);
-	close(pipe_fds[1]);
-	if (r != 0) {
-		close(pipe_fds[0]);
-		return dmt_fail(ctx, err, DMT_ERR_FAILED, r,
-				"cannot run %s: %s", argv[0], strerror(r));
+	if (pipe2(report_fds, O_CLOEXEC) != 0) {
+		error = errno;
+		goto close_output;
 	}
 
-	read_all(pipe_fds[0], output, output_size);
-	close(pipe_fds[0]);
+	log_debug(ctx, "running %s", argv[0]);
+	pid = fork();
+	if (pid == 0)
+		exec_child(argv, output_fds[1], report_fds[1], parent);
+	error = pid < 0 ? errno : 0;
+	close(report_fds[1]);
+	close(output_fds[1]);
+	output_fds[1] = -1;
+	if (!error)
+		error = exec_error(report_fds[0]);
+	close(report_fds[0]);
+	if (error && pid > 0) {
+		while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (error)
+		goto close_output;
+
+	read_all(output_fds[0], output, output_size);
+	close(output_fds[0]);
 	while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR)
 		;
 	*status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) :
 					   128 + WTERMSIG(wait_status);
 	return DMT_OK;
+
+close_output:
+	close(output_fds[0]);
+	if (output_fds[1] >= 0)
+		close(output_fds[1]);
+	return dmt_fail(ctx, err, DMT_ERR_FAILED, error, "cannot run %s: %s",
+			argv[0], strerror(error));
 }

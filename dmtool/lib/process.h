@@ -7,7 +7,8 @@
 
 /* Runs argv (found in PATH) with standard output and error captured into
  * output (the last bytes when it overflows). Stores the exit status, or
- * 128 + signal. Fails only when the program cannot be started. */
+ * 128 + signal. Fails only when the program cannot be started. The
+ * program is killed when the calling thread dies. */
 int process_capture(struct dmt_context *ctx, char *const argv[], char *output,
 		  size_t output_size, int *status, struct dmt_error *err);
 

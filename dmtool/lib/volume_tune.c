@@ -29,19 +29,17 @@
 #include "stack.h"
 #include "status_parse.h"
 #include "table.h"
+#include "tune.h"
 #include "volume.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <linux/aio_abi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #define TUNE_RUNTIME_MS_DEFAULT 1000u
@@ -56,19 +54,8 @@
 #define TUNE_THIN_ID 1
 /* A variant must beat the header's flags by this much to replace them. */
 #define TUNE_MIN_GAIN 1.03
-/* An I/O that takes longer than this fails the measurement. */
-#define TUNE_IO_TIMEOUT_S 60
-#define NSEC_PER_SEC 1000000000ull
 
-struct tune_profile {
-	const char *name;
-	uint32_t block;		/* bytes per I/O */
-	uint32_t depth;		/* I/Os in flight */
-	bool write;
-	bool random;
-};
-
-static const struct tune_profile tune_profiles[DMT_TUNE_PROFILE_COUNT] = {
+const struct tune_profile tune_profiles[DMT_TUNE_PROFILE_COUNT] = {
 	[DMT_TUNE_SEQ_WRITE] = { "seq-write", 1024 * 1024, 8, true, false },
 	[DMT_TUNE_SEQ_READ] = { "seq-read", 1024 * 1024, 8, false, false },
 	[DMT_TUNE_RAND_WRITE_QD1] = { "rand-write-qd1", 4096, 1, true, true },
@@ -124,168 +111,17 @@ const char *dmt_tune_profile_name(enum dmt_tune_profile profile)
 	return tune_profiles[profile].name;
 }
 
-/* ---- Measuring one profile with Linux AIO -------------------------------- */
-
-static uint64_t monotonic_ns(void)
+const char *dmt_tune_engine_name(enum dmt_tune_engine engine)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * NSEC_PER_SEC + (uint64_t)now.tv_nsec;
-}
-
-struct io_run {
-	const struct tune_profile *profile;
-	aio_context_t aio;
-	struct iocb *iocbs;
-	unsigned char *buffers;
-	uint64_t blocks;		/* blocks of the profile's size */
-	uint64_t next_block;		/* sequential profiles */
-	uint64_t random_state;		/* xorshift64 state */
-	uint64_t submitted;		/* bytes */
-};
-
-struct io_limits {
-	uint64_t ramp_ns;	/* completions before this are not counted */
-	uint64_t runtime_ns;	/* measured time after the ramp; 0: none */
-	uint64_t bytes;		/* stop after submitting this much; 0: none */
-};
-
-static uint64_t next_offset(struct io_run *run)
-{
-	uint64_t block;
-
-	if (run->profile->random) {
-		run->random_state ^= run->random_state << 13;
-		run->random_state ^= run->random_state >> 7;
-		run->random_state ^= run->random_state << 17;
-		block = run->random_state % run->blocks;
-	} else {
-		block = run->next_block;
-		run->next_block = (run->next_block + 1) % run->blocks;
+	switch (engine) {
+	case DMT_TUNE_ENGINE_AUTO:
+		return "auto";
+	case DMT_TUNE_ENGINE_AIO:
+		return "aio";
+	case DMT_TUNE_ENGINE_FIO:
+		return "fio";
 	}
-	return block * run->profile->block;
-}
-
-static int submit_one(struct io_run *run, struct iocb *iocb)
-{
-	struct iocb *list[1] = { iocb };
-
-	iocb->aio_offset = (int64_t)next_offset(run);
-	run->submitted += run->profile->block;
-	if (syscall(SYS_io_submit, run->aio, 1, list) != 1)
-		return errno ? errno : EIO;
-	return 0;
-}
-
-static void io_run_free(struct io_run *run)
-{
-	if (run->aio)
-		syscall(SYS_io_destroy, run->aio);
-	free(run->iocbs);
-	free(run->buffers);
-}
-
-static int io_run_init(struct io_run *run, const struct tune_profile *profile,
-		       int fd, uint64_t size)
-{
-	size_t bytes = (size_t)profile->block * profile->depth;
-
-	memset(run, 0, sizeof(*run));
-	run->profile = profile;
-	run->blocks = size / profile->block;
-	run->random_state = 0x9e3779b97f4a7c15ull ^ monotonic_ns();
-	run->iocbs = calloc(profile->depth, sizeof(*run->iocbs));
-	if (!run->iocbs || posix_memalign((void **)&run->buffers, 4096, bytes))
-		return ENOMEM;
-	/* Data that is not all zeros, so nothing along the way can take a
-	 * shortcut for it. */
-	for (size_t i = 0; i < bytes; i++)
-		run->buffers[i] = (unsigned char)(i * 131 + 7);
-	if (syscall(SYS_io_setup, profile->depth, &run->aio) != 0)
-		return errno;
-
-	for (uint32_t i = 0; i < profile->depth; i++) {
-		struct iocb *iocb = &run->iocbs[i];
-
-		iocb->aio_fildes = (uint32_t)fd;
-		iocb->aio_lio_opcode = profile->write ? IOCB_CMD_PWRITE :
-							IOCB_CMD_PREAD;
-		iocb->aio_buf = (uint64_t)(uintptr_t)(run->buffers +
-						      (size_t)i * profile->block);
-		iocb->aio_nbytes = profile->block;
-	}
-	return 0;
-}
-
-/* Runs the profile on fd until the limits end and stores the bytes per
- * second completed in the measured time (or over the whole run when
- * there is no time limit). */
-static int run_io(struct tune *t, int fd, const char *device,
-		  const struct tune_profile *profile,
-		  const struct io_limits *limits, double *rate,
-		  struct dmt_error *err)
-{
-	struct io_event events[32];
-	struct timespec timeout = { .tv_sec = TUNE_IO_TIMEOUT_S };
-	struct io_run run;
-	uint64_t start, measure_from, stop_at, counted = 0;
-	uint32_t in_flight = 0;
-	int failure;
-
-	failure = io_run_init(&run, profile, fd, t->size);
-	start = monotonic_ns();
-	measure_from = start + limits->ramp_ns;
-	stop_at = limits->runtime_ns ? measure_from + limits->runtime_ns : UINT64_MAX;
-	for (uint32_t i = 0; !failure && i < profile->depth; i++) {
-		failure = submit_one(&run, &run.iocbs[i]);
-		if (!failure)
-			in_flight++;
-	}
-
-	while (in_flight > 0) {
-		long n = syscall(SYS_io_getevents, run.aio, 1L, (long)profile->depth,
-				 events, &timeout);
-		uint64_t now = monotonic_ns();
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			failure = n == 0 ? ETIMEDOUT : errno;
-			break;
-		}
-		for (long i = 0; i < n; i++) {
-			struct iocb *iocb = (struct iocb *)(uintptr_t)events[i].obj;
-
-			in_flight--;
-			if (events[i].res != (int64_t)profile->block) {
-				failure = events[i].res < 0 ? (int)-events[i].res : EIO;
-				continue;
-			}
-			if (now >= measure_from && now < stop_at)
-				counted += profile->block;
-			if (failure || now >= stop_at ||
-			    (limits->bytes && run.submitted >= limits->bytes))
-				continue;
-			failure = submit_one(&run, iocb);
-			if (!failure)
-				in_flight++;
-		}
-	}
-	/* An I/O stuck past the timeout still belongs to the context, which
-	 * io_destroy waits for. */
-	io_run_free(&run);
-
-	if (failure)
-		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, failure,
-				"%s: %s failed: %s", device, profile->name,
-				strerror(failure));
-	if (limits->runtime_ns)
-		*rate = (double)counted * NSEC_PER_SEC / (double)limits->runtime_ns;
-	else
-		*rate = (double)counted * NSEC_PER_SEC /
-			(double)(monotonic_ns() - start);
-	return DMT_OK;
+	return "unknown";
 }
 
 /* Opens a scratch device for I/O that bypasses the page cache. */
@@ -303,7 +139,7 @@ static int open_direct(struct tune *t, const char *path, int *fd,
 /* run_io on the device at path, opened with O_DIRECT. */
 static int run_io_on(struct tune *t, const char *path,
 		     const struct tune_profile *profile,
-		     const struct io_limits *limits, double *rate,
+		     const struct tune_limits *limits, double *rate,
 		     struct dmt_error *err)
 {
 	int fd;
@@ -311,7 +147,7 @@ static int run_io_on(struct tune *t, const char *path,
 
 	if (r)
 		return r;
-	r = run_io(t, fd, path, profile, limits, rate, err);
+	r = tune_aio_run(t->ctx, fd, path, t->size, profile, limits, rate, err);
 	close(fd);
 	return r;
 }
@@ -538,7 +374,7 @@ static int create_scratch_file(struct tune *t, struct dmt_error *err)
  * a filesystem does the same for holes. */
 static int fill_scratch(struct tune *t, struct dmt_error *err)
 {
-	struct io_limits limits = { .bytes = t->size };
+	struct tune_limits limits = { .bytes = t->size };
 	double rate;
 
 	log_info(t->ctx, "%s: writing the scratch device once (%llu bytes)",
@@ -677,19 +513,26 @@ static bool cancelled(const struct tune *t)
 static int measure_variant(struct tune *t, size_t variant, size_t profile,
 			   uint32_t round, struct dmt_error *err)
 {
-	struct io_limits limits = {
+	struct tune_limits limits = {
 		/* Long enough for a queue of 1 MiB writes to fill under an
 		 * emulated CPU, where 8 of them take about half a second. */
 		.ramp_ns = (uint64_t)t->runtime_ms * 1000000 / 2,
 		.runtime_ns = (uint64_t)t->runtime_ms * 1000000,
 	};
 
+	double *sample = &t->samples[variant][profile][round];
+	char path[PATH_MAX];
+
 	if (cancelled(t))
 		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINTR,
 				"%s: tune interrupted", t->volume.name);
-	return run_io(t, t->crypt_fd[variant], t->crypt_name[variant],
-		      &tune_profiles[profile], &limits,
-		      &t->samples[variant][profile][round], err);
+	mapper_device_path(t->crypt_name[variant], path, sizeof(path));
+	if (t->result->engine == DMT_TUNE_ENGINE_FIO)
+		return tune_fio_run(t->ctx, path, t->size, &tune_profiles[profile],
+				    t->runtime_ms, sample, t->result->engine_version,
+				    sizeof(t->result->engine_version), err);
+	return tune_aio_run(t->ctx, t->crypt_fd[variant], path, t->size,
+			    &tune_profiles[profile], &limits, sample, err);
 }
 
 /* Returns the variant that runs i-th. The order turns by one for every
@@ -916,6 +759,17 @@ static int check_params(struct tune *t, const struct dmt_tune_params *params,
 					       TUNE_ROUNDS_DEFAULT;
 	t->size = params && params->scratch_size ? params->scratch_size :
 						   TUNE_SCRATCH_DEFAULT;
+	t->result->engine = params ? params->engine : DMT_TUNE_ENGINE_AUTO;
+	if (t->result->engine == DMT_TUNE_ENGINE_AUTO)
+		t->result->engine = tune_fio_available() ? DMT_TUNE_ENGINE_FIO :
+							   DMT_TUNE_ENGINE_AIO;
+	if (t->result->engine != DMT_TUNE_ENGINE_AIO &&
+	    t->result->engine != DMT_TUNE_ENGINE_FIO)
+		return dmt_fail(t->ctx, err, DMT_ERR_USAGE, EINVAL,
+				"invalid tune engine %d", (int)t->result->engine);
+	if (t->result->engine == DMT_TUNE_ENGINE_FIO && !tune_fio_available())
+		return dmt_fail(t->ctx, err, DMT_ERR_USAGE, ENOENT,
+				"fio is not in PATH: install fio, or measure with the aio engine");
 	if (t->runtime_ms < 100 || t->runtime_ms > 600000)
 		return dmt_fail(t->ctx, err, DMT_ERR_USAGE, EINVAL,
 				"invalid runtime %u ms per profile: give 100 ms to 600 s",

@@ -113,15 +113,18 @@ test_thin_crypt_keeps_data_records_flags() {
 # crypt and crypt-thin measure on a loop device over a temporary file
 # next to the image; the volume's own devices are never written.
 check_scratch_file_layout() {
-	local layout=$1 choice=$2 chosen=$3 sum
+	local layout=$1 choice=$2 chosen=$3 engine=$4 sum
 
 	create_volume "$layout"
 	head -c $((32 * MIB)) /dev/urandom >"$TEST_DIR/data"
 	dd if="$TEST_DIR/data" of="/dev/mapper/$NAME" bs=1M oflag=direct status=none
 	sum=$(md5sum <"$TEST_DIR/data")
 
-	DMTOOL_TUNE_CHOICE=$choice "$DMTOOL" tune "$NAME" --json --rounds 1 >"$TEST_DIR/tune.json"
+	DMTOOL_TUNE_CHOICE=$choice "$DMTOOL" tune "$NAME" --json --rounds 1 --engine "$engine" >"$TEST_DIR/tune.json"
 	check_tune_json "$TEST_DIR/tune.json" '["allow_discards"]' "$chosen"
+	assert_eq "$(jq -r .engine "$TEST_DIR/tune.json")" "$engine" "engine"
+	[ "$engine" = aio ] || jq -r .engine_version "$TEST_DIR/tune.json" | grep -q '^fio-' ||
+		fail "no fio version in tune's JSON"
 	jq -r .scratch "$TEST_DIR/tune.json" | grep -q "over a temporary file in $TEST_DIR" ||
 		fail "tune did not measure on a scratch file next to the image"
 	assert_eq "$(head -c $((32 * MIB)) "/dev/mapper/$NAME" | md5sum)" "$sum" "data checksum after tune"
@@ -137,12 +140,12 @@ check_scratch_file_layout() {
 }
 
 test_crypt_layout_uses_scratch_file() {
-	check_scratch_file_layout crypt same_cpu_crypt '["allow_discards","same_cpu_crypt"]'
+	check_scratch_file_layout crypt same_cpu_crypt '["allow_discards","same_cpu_crypt"]' aio
 }
 
 test_crypt_thin_uses_scratch_file() {
 	check_scratch_file_layout crypt-thin no_read_workqueue,no_write_workqueue \
-		'["allow_discards","no_read_workqueue","no_write_workqueue"]'
+		'["allow_discards","no_read_workqueue","no_write_workqueue"]' fio
 }
 
 test_dry_run_keeps_header() {
@@ -151,9 +154,11 @@ test_dry_run_keeps_header() {
 	create_volume crypt
 	before=$(generation)
 	line=$(header_crypt_line)
-	DMTOOL_TUNE_CHOICE=no_read_workqueue "$DMTOOL" tune "$NAME" --dry-run --rounds 1 --runtime 0.5 |
+	# Without fio in PATH, tune measures with its own loop.
+	DMTOOL_TUNE_CHOICE=no_read_workqueue PATH=/nonexistent "$DMTOOL" tune "$NAME" --dry-run --rounds 1 --runtime 0.5 |
 		tee "$TEST_DIR/tune.txt"
 	grep -q 'dry run: the header is unchanged' "$TEST_DIR/tune.txt" || fail "no dry-run notice"
+	grep -q ', with Linux AIO;' "$TEST_DIR/tune.txt" || fail "tune without fio did not use its own loop"
 	grep -Eq '^no_read_workqueue +.*chosen$' "$TEST_DIR/tune.txt" || fail "the table does not mark the chosen row"
 	assert_eq "$(generation)" "$before" "header generation after a dry run"
 	assert_eq "$(header_crypt_line)" "$line" "header crypt line after a dry run"
@@ -168,6 +173,7 @@ test_unforced_choice_matches_header() {
 	before=$(generation)
 	"$DMTOOL" tune "$NAME" --json --rounds 1 --runtime 0.5 >"$TEST_DIR/tune.json"
 	cat "$TEST_DIR/tune.json"
+	assert_eq "$(jq -r .engine "$TEST_DIR/tune.json")" fio "engine with fio installed"
 	chosen=$(jq -r '.chosen_flags | join(" ")' "$TEST_DIR/tune.json")
 	header_crypt_line | grep -q " 0 [^ ]* 32768 [0-9]* $chosen\( sector_size:4096\)\?$" ||
 		fail "the header's flags are not the chosen '$chosen': $(header_crypt_line)"
@@ -239,6 +245,8 @@ test_rejects_what_it_cannot_tune() {
 	expect_failure 2 "invalid --rounds 0" "$DMTOOL" tune "$NAME" --rounds 0
 	expect_failure 2 "invalid --runtime '0'" "$DMTOOL" tune "$NAME" --runtime 0
 	expect_failure 2 "expected NAME" "$DMTOOL" tune
+	expect_failure 2 "invalid --engine 'fast'" "$DMTOOL" tune "$NAME" --engine fast
+	expect_failure 2 "fio is not in PATH" env PATH=/nonexistent "$DMTOOL" tune "$NAME" --engine fio
 
 	# A pool with less than twice the scratch size free.
 	IMAGE=$TEST_DIR/small.img
