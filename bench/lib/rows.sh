@@ -16,6 +16,10 @@
 #   crypt-thin   loop -> dm-crypt -> thin pool -> thin
 BENCH_LAYERINGS=(raw-loop cryptsetup crypt thin thin-crypt crypt-thin)
 
+# losetup's options for the cryptsetup.dio-loop row: the loop device
+# dmtool sets up.
+BENCH_DIO_LOOP_OPTIONS="--direct-io=on --sector-size 4096"
+
 # dm-crypt flag variants, as 'dmtool create' options. With the defaults
 # they are the four flag sets 'dmtool tune' chooses from, so the report can
 # check its choice against them.
@@ -39,7 +43,7 @@ bench_all_rows() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' raw-loop raw-loop default 1 1 ""
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' cryptsetup cryptsetup stock 1 1 ""
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' cryptsetup.dio-loop cryptsetup dio-loop 1 0 \
-		"--direct-io=on --sector-size 4096"
+		"$BENCH_DIO_LOOP_OPTIONS"
 	for layering in crypt thin thin-crypt crypt-thin; do
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$layering" "$layering" default 1 1 ""
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$layering.guard" "$layering" guard 1 1 "--guard"

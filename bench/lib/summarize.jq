@@ -5,6 +5,7 @@
 #   $tune       the 'dmtool tune --json' outputs, each with its layering
 #   $stock      what cryptsetup chose for its row: {key_bits, sector_size}
 #   $flags      the records of flags.jsonl (the flag comparison), or []
+#   $defaults   the records of defaults.jsonl (the defaults comparison), or []
 # Throughput is in MiB/s, latency in microseconds.
 
 def median: sort | if length == 0 then null
@@ -73,6 +74,31 @@ def paired_scores($layering):
 		| .range = (if .round_scores == [] then null else [(.round_scores | min), (.round_scores | max)] end)]
 	end;
 
+# The defaults comparison: per profile and dmtool layering, the median
+# over the rounds of its throughput relative to cryptsetup.dio-loop's in
+# the same round, and the range of the rounds' ratios. "slower" needs
+# every round slower; a median under 1 with a round at 1 or above is
+# "within the noise". null when the comparison is missing or failed.
+def defaults_side_by_side:
+	if $defaults == [] or any($defaults[]; .failed == true) then null else
+	($defaults | map({key: "\(.variant) \(.profile) \(.round)", value: .bytes_per_second}) | from_entries) as $bps |
+	($defaults | map(.round) | unique) as $rounds |
+	($defaults | map(.variant) | unique | map(select(. != "cryptsetup.dio-loop"))) as $layerings |
+	[$defaults | map(.profile) | unique | .[] as $p |
+		{profile: $p} +
+		([$layerings[] as $v |
+			[$rounds[] as $r | $bps["\($v) \($p) \($r)"] as $x |
+				$bps["cryptsetup.dio-loop \($p) \($r)"] as $b |
+				select($x != null and $b != null and $b > 0) | $x / $b] as $ratios |
+			select($ratios != []) |
+			($ratios | median) as $median |
+			{key: $v, value: {ratio: $median, range: [($ratios | min), ($ratios | max)],
+				verdict: (if $median >= 1 then "not slower"
+					elif ($ratios | max) >= 1 then "within the noise"
+					elif $median >= 0.95 then "slower, by under 5%"
+					else "slower" end)}}] | from_entries)]
+	end;
+
 . as $records
 | ([$flags[].layering] | unique | map({key: ., value: paired_scores(.)}) | from_entries) as $paired_by_layering
 | ($rows | map({key: .id, value: .}) | from_entries) as $row_by_id
@@ -110,6 +136,7 @@ def paired_scores($layering):
 | {run: $run, rows: $rows, results: $results,
    flag_comparison: [$paired_by_layering | to_entries[] |
 	{layering: .key, failed: (.value == null), scores: .value}],
+   defaults_side_by_side: defaults_side_by_side,
    defaults_versus_cryptsetup: [
 	$results | map(select(.row == "cryptsetup" or .row == "cryptsetup.dio-loop"))[] |
 	. as $stock_result |

@@ -110,6 +110,17 @@ def defaults_table:
 	(.defaults_versus_cryptsetup | sort_by(.stock_row) | .[] |
 		"| \(.profile) (MiB/s) | \(.stock_row) | \(.cryptsetup.median | number) | \(.crypt.mib_s.median | number) | \(.crypt.ratio | ratio) | \(.crypt.verdict // "–") | \(.["thin-crypt"].mib_s.median | number) | \(.["thin-crypt"].ratio | ratio) | \(.["thin-crypt"].verdict // "–") |");
 
+# A ratio with the range of the rounds' own ratios.
+def side_cell: if . == null then "–"
+	elif .range[0] != .range[1] then "\(.ratio | ratio) (\(.range[0] | ratio)–\(.range[1] | ratio))"
+	else .ratio | ratio end;
+
+def defaults_side_by_side_table:
+	"| profile | crypt | verdict | thin-crypt | verdict |",
+	"|---|---:|---|---:|---|",
+	(.defaults_side_by_side[] |
+		"| \(.profile) | \(.crypt | side_cell) | \(.crypt.verdict // "–") | \(.["thin-crypt"] | side_cell) | \(.["thin-crypt"].verdict // "–") |");
+
 def tune_table:
 	"| layering | tune measured with | tune chose | its score in this run | best variant in this run | best score | within 5% | scores from |",
 	"|---|---|---|---:|---|---:|---|---|",
