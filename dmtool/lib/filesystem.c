@@ -82,7 +82,7 @@ int filesystem_grow(struct dmt_context *ctx, const char *device,
 
 	log_info(ctx, "%s: growing the %s filesystem at %s", device,
 		 mount->fstype, mount->mountpoint);
-	r = process_capture(ctx, argv, output, sizeof(output), &status, err);
+	r = process_capture(ctx, argv, output, sizeof(output), NULL, &status, err);
 	if (r)
 		return r;
 	if (status != 0)

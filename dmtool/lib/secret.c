@@ -32,6 +32,8 @@ struct dmt_secret *dmt_secret_new(size_t capacity)
 	/* Locking can fail under RLIMIT_MEMLOCK; the secret is still wiped. */
 	(void)mlock(data, mapped);
 	(void)madvise(data, mapped, MADV_DONTDUMP);
+	/* A tool that dmtool starts gets no copy of the key pages. */
+	(void)madvise(data, mapped, MADV_DONTFORK);
 
 	secret->data = data;
 	secret->capacity = mapped;

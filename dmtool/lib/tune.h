@@ -6,6 +6,8 @@
 
 #include "internal.h"
 
+#include <signal.h>
+
 struct tune_profile {
 	const char *name;
 	uint32_t block;		/* bytes per I/O */
@@ -36,15 +38,16 @@ bool tune_fio_available(void);
 
 /* Runs the profile with fio (libaio, O_DIRECT) on device over its first
  * size bytes: runtime_ms measured after a ramp of half of it. Stores the
- * bytes per second and fio's version ("fio-3.33"). */
+ * bytes per second and fio's version ("fio-3.33"). fio gets SIGINT when a
+ * signal arrives after *cancel is set (cancel may be NULL). */
 int tune_fio_run(struct dmt_context *ctx, const char *device, uint64_t size,
 		 const struct tune_profile *profile, uint32_t runtime_ms,
-		 double *rate, char *version, size_t version_size,
-		 struct dmt_error *err);
+		 const volatile sig_atomic_t *cancel, double *rate,
+		 char *version, size_t version_size, struct dmt_error *err);
 
 /* Reads fio's terse output (version 3): finds the result line among the
  * other output, stores the read and write bandwidth together in bytes per
- * second, and fio's version. Returns 0, or EINVAL when there is no result
+ * second, and fio's version. Returns 0, or ENOMSG when there is no result
  * line, or the job's error number when fio reports one. */
 int tune_fio_parse(const char *output, double *rate, char *version,
 		   size_t version_size);

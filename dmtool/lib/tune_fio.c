@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Terse version 3, 1-based fields: the version, fio's version, the
  * job's error, and the read and write bandwidth in KiB/s. */
@@ -27,25 +26,9 @@
 
 bool tune_fio_available(void)
 {
-	const char *path = getenv("PATH");
-	char candidate[PATH_MAX];
+	char path[PATH_MAX];
 
-	if (!path)
-		return false;
-	while (*path) {
-		size_t length = strcspn(path, ":");
-
-		if (length > 0 && length < sizeof(candidate) - 5) {
-			snprintf(candidate, sizeof(candidate), "%.*s/fio",
-				 (int)length, path);
-			if (access(candidate, X_OK) == 0)
-				return true;
-		}
-		path += length;
-		if (*path == ':')
-			path++;
-	}
-	return false;
+	return process_find("fio", path, sizeof(path));
 }
 
 /* Splits one line at ';' into fields[1..] and returns the number of
@@ -76,7 +59,7 @@ int tune_fio_parse(const char *output, double *rate, char *version,
 		   size_t version_size)
 {
 	char *copy = strdup(output), *line, *save = NULL;
-	int r = EINVAL;
+	int r = ENOMSG;
 
 	if (!copy)
 		return ENOMEM;
@@ -120,30 +103,38 @@ static void filename_option(const char *device, char *buffer, size_t size)
 	buffer[used] = '\0';
 }
 
-/* Returns the last line of fio's output, for an error message. */
-static const char *last_line(char *output)
+/* Returns fio's last own message ("fio: ..."), for an error message, or
+ * "" when it printed none. Cuts output at that line's end. */
+static const char *fio_message(char *output)
 {
-	size_t length = strlen(output);
-	char *start;
+	char *found = NULL, *line = output;
 
-	while (length > 0 && output[length - 1] == '\n')
-		output[--length] = '\0';
-	start = strrchr(output, '\n');
-	return start ? start + 1 : output;
+	while (line && *line) {
+		if (strncmp(line, "fio: ", 5) == 0)
+			found = line;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	if (!found)
+		return "";
+	found[strcspn(found, "\n")] = '\0';
+	return found;
 }
 
 int tune_fio_run(struct dmt_context *ctx, const char *device, uint64_t size,
 		 const struct tune_profile *profile, uint32_t runtime_ms,
-		 double *rate, char *version, size_t version_size,
-		 struct dmt_error *err)
+		 const volatile sig_atomic_t *cancel, double *rate,
+		 char *version, size_t version_size, struct dmt_error *err)
 {
 	char name[64], filename[2 * PATH_MAX], size_arg[48], rw[32], bs[32];
 	char depth[32], runtime[48], ramp[48];
 	char *argv[] = {
 		/* With --thread, the job dies with fio, which dies with dmtool. */
-		"fio", "--eta=never", "--minimal", "--terse-version=3", "--thread", name,
-		filename, size_arg, "--direct=1", "--ioengine=libaio", rw, bs,
-		depth, "--time_based", runtime, ramp, NULL,
+		"fio", "--eta=never", "--minimal", "--terse-version=3", "--thread",
+		name, filename, "--allow_file_create=0", size_arg, "--direct=1",
+		"--ioengine=libaio", rw, bs, depth, "--time_based", runtime, ramp,
+		NULL,
 	};
 	char *output;
 	int status, r;
@@ -161,24 +152,24 @@ int tune_fio_run(struct dmt_context *ctx, const char *device, uint64_t size,
 	output = malloc(FIO_OUTPUT_MAX);
 	if (!output)
 		return dmt_fail(ctx, err, DMT_ERR_FAILED, ENOMEM, "out of memory");
-	r = process_capture(ctx, argv, output, FIO_OUTPUT_MAX, &status, err);
+	r = process_capture(ctx, argv, output, FIO_OUTPUT_MAX, cancel, &status, err);
 	if (r)
 		goto free_output;
 
-	if (status != 0) {
-		r = dmt_fail(ctx, err, DMT_ERR_FAILED, EIO,
-			     "%s: fio failed on %s (exit status %d): %s", device,
-			     profile->name, status, last_line(output));
-		goto free_output;
-	}
+	/* A failed job still prints its result line, with its error. */
 	r = tune_fio_parse(output, rate, version, version_size);
-	if (r == EINVAL)
-		r = dmt_fail(ctx, err, DMT_ERR_FAILED, EINVAL,
-			     "%s: fio printed no result for %s: %s", device,
-			     profile->name, last_line(output));
+	if (r == ENOMSG)
+		r = dmt_fail(ctx, err, DMT_ERR_FAILED, EIO,
+			     "%s: fio printed no result for %s (exit status %d) %s",
+			     device, profile->name, status, fio_message(output));
 	else if (r)
-		r = dmt_fail(ctx, err, DMT_ERR_FAILED, r, "%s: %s failed under fio: %s",
-			     device, profile->name, strerror(r));
+		r = dmt_fail(ctx, err, DMT_ERR_FAILED, r,
+			     "%s: %s failed under fio: %s %s", device,
+			     profile->name, strerror(r), fio_message(output));
+	else if (status != 0)
+		r = dmt_fail(ctx, err, DMT_ERR_FAILED, EIO,
+			     "%s: fio failed on %s (exit status %d) %s", device,
+			     profile->name, status, fio_message(output));
 
 free_output:
 	free(output);

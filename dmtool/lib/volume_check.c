@@ -23,7 +23,7 @@ static int run_thin_check(struct dmt_context *ctx, const char *device,
 	int r;
 
 	r = process_capture(ctx, argv, result->thin_check_output,
-			  sizeof(result->thin_check_output),
+			  sizeof(result->thin_check_output), NULL,
 			  &result->thin_check_status, err);
 	if (r) {
 		dmt_error_append(err, "install thin-provisioning-tools");

@@ -10,9 +10,9 @@
  *   3. set up one dm-crypt device per variant over the scratch device,
  *      with a random throwaway key and the variant's flags;
  *   4. for each round and each profile, measure every variant in turn
- *      with Linux AIO and O_DIRECT. Compared measurements lie seconds
- *      apart, so a change in the machine's load affects all variants
- *      alike;
+ *      with O_DIRECT, through fio or dmtool's own Linux AIO loop.
+ *      Compared measurements lie seconds apart, so a change in the
+ *      machine's load affects all variants alike;
  *   5. remove the crypt devices and the scratch device (deleting the
  *      scratch thin device returns its blocks to the pool);
  *   6. score each variant against the header's flags by the median, over
@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TUNE_RUNTIME_MS_DEFAULT 1000u
@@ -52,6 +53,9 @@
 #define TUNE_SCRATCH_MAX (4 * GIB)
 /* Thin device id of the scratch device; dmtool's volumes use id 0. */
 #define TUNE_THIN_ID 1
+/* How long a leftover scratch device may stay open before it counts as
+ * another tune's. */
+#define LEFTOVER_WAIT_MS 3000
 /* A variant must beat the header's flags by this much to replace them. */
 #define TUNE_MIN_GAIN 1.03
 
@@ -169,14 +173,22 @@ static void device_uuid(const struct tune *t, const char *role, char *uuid,
 		 role);
 }
 
-/* Removes a scratch device left by an interrupted tune; fails with
- * DMT_ERR_BUSY when it is in use, which means a tune is running. */
+/* Removes a scratch device left by an interrupted tune, and fails with
+ * DMT_ERR_BUSY when it stays in use, which means a tune is running. A
+ * killed tune's fio can hold the device open until its last I/O ends, so
+ * an open device gets LEFTOVER_WAIT_MS to close. */
 static int remove_leftover(struct tune *t, const char *name,
 			   struct dmt_error *err)
 {
+	const struct timespec pause = { .tv_nsec = 100 * 1000000 };
 	struct mapper_info info;
 	int r = mapper_info(t->ctx, name, &info, err);
 
+	for (int waited = 0; !r && info.exists && info.open_count > 0 &&
+	     waited < LEFTOVER_WAIT_MS; waited += 100) {
+		nanosleep(&pause, NULL);
+		r = mapper_info(t->ctx, name, &info, err);
+	}
 	if (r || !info.exists)
 		return r;
 	if (info.open_count > 0)
@@ -522,17 +534,27 @@ static int measure_variant(struct tune *t, size_t variant, size_t profile,
 
 	double *sample = &t->samples[variant][profile][round];
 	char path[PATH_MAX];
+	int r;
 
 	if (cancelled(t))
 		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINTR,
 				"%s: tune interrupted", t->volume.name);
 	mapper_device_path(t->crypt_name[variant], path, sizeof(path));
 	if (t->result->engine == DMT_TUNE_ENGINE_FIO)
-		return tune_fio_run(t->ctx, path, t->size, &tune_profiles[profile],
-				    t->runtime_ms, sample, t->result->engine_version,
-				    sizeof(t->result->engine_version), err);
-	return tune_aio_run(t->ctx, t->crypt_fd[variant], path, t->size,
-			    &tune_profiles[profile], &limits, sample, err);
+		r = tune_fio_run(t->ctx, path, t->size, &tune_profiles[profile],
+				 t->runtime_ms, t->params ? t->params->cancel : NULL,
+				 sample, t->result->engine_version,
+				 sizeof(t->result->engine_version), err);
+	else
+		r = tune_aio_run(t->ctx, t->crypt_fd[variant], path, t->size,
+				 &tune_profiles[profile], &limits, sample, err);
+
+	/* A signal that cancels the tune also stops fio or the AIO loop,
+	 * which then fail for that reason. */
+	if (r && cancelled(t))
+		return dmt_fail(t->ctx, err, DMT_ERR_FAILED, EINTR,
+				"%s: tune interrupted", t->volume.name);
+	return r;
 }
 
 /* Returns the variant that runs i-th. The order turns by one for every

@@ -3,7 +3,8 @@
 # interruption), records the chosen flags in the header, and the next
 # open uses them. Which flags win depends on the machine and its noise,
 # so the tests that need a header change set DMTOOL_TUNE_CHOICE; the
-# measurement, the header write and the reopen stay real.
+# measurement, the header write and the reopen stay real. Measurements of
+# 0.3 s keep the tests short, because no test depends on their values.
 # shellcheck shell=bash
 
 MIB=$((1024 * 1024))
@@ -79,7 +80,7 @@ test_thin_crypt_keeps_data_records_flags() {
 	before=$(generation)
 
 	# Mounted and in use: tune never needs the volume to itself.
-	DMTOOL_TUNE_CHOICE=no_read_workqueue "$DMTOOL" tune "$NAME" --json --rounds 1 >"$TEST_DIR/tune.json"
+	DMTOOL_TUNE_CHOICE=no_read_workqueue "$DMTOOL" tune "$NAME" --json --rounds 1 --runtime 0.3 >"$TEST_DIR/tune.json"
 	check_tune_json "$TEST_DIR/tune.json" '["allow_discards"]' '["allow_discards","no_read_workqueue"]'
 	assert_eq "$(jq -r .header_written "$TEST_DIR/tune.json")" true "header written"
 	jq -r .scratch "$TEST_DIR/tune.json" | grep -q "thin device 1 in pool $NAME-pool" ||
@@ -120,7 +121,7 @@ check_scratch_file_layout() {
 	dd if="$TEST_DIR/data" of="/dev/mapper/$NAME" bs=1M oflag=direct status=none
 	sum=$(md5sum <"$TEST_DIR/data")
 
-	DMTOOL_TUNE_CHOICE=$choice "$DMTOOL" tune "$NAME" --json --rounds 1 --engine "$engine" >"$TEST_DIR/tune.json"
+	DMTOOL_TUNE_CHOICE=$choice "$DMTOOL" tune "$NAME" --json --rounds 1 --runtime 0.3 --engine "$engine" >"$TEST_DIR/tune.json"
 	check_tune_json "$TEST_DIR/tune.json" '["allow_discards"]' "$chosen"
 	assert_eq "$(jq -r .engine "$TEST_DIR/tune.json")" "$engine" "engine"
 	[ "$engine" = aio ] || jq -r .engine_version "$TEST_DIR/tune.json" | grep -q '^fio-' ||
@@ -155,7 +156,7 @@ test_dry_run_keeps_header() {
 	before=$(generation)
 	line=$(header_crypt_line)
 	# Without fio in PATH, tune measures with its own loop.
-	DMTOOL_TUNE_CHOICE=no_read_workqueue PATH=/nonexistent "$DMTOOL" tune "$NAME" --dry-run --rounds 1 --runtime 0.5 |
+	DMTOOL_TUNE_CHOICE=no_read_workqueue PATH=/nonexistent "$DMTOOL" tune "$NAME" --dry-run --rounds 1 --runtime 0.3 |
 		tee "$TEST_DIR/tune.txt"
 	grep -q 'dry run: the header is unchanged' "$TEST_DIR/tune.txt" || fail "no dry-run notice"
 	grep -q ', with Linux AIO;' "$TEST_DIR/tune.txt" || fail "tune without fio did not use its own loop"
@@ -171,7 +172,7 @@ test_unforced_choice_matches_header() {
 
 	create_volume thin-crypt
 	before=$(generation)
-	"$DMTOOL" tune "$NAME" --json --rounds 1 --runtime 0.5 >"$TEST_DIR/tune.json"
+	"$DMTOOL" tune "$NAME" --json --rounds 1 --runtime 0.3 >"$TEST_DIR/tune.json"
 	cat "$TEST_DIR/tune.json"
 	assert_eq "$(jq -r .engine "$TEST_DIR/tune.json")" fio "engine with fio installed"
 	chosen=$(jq -r '.chosen_flags | join(" ")' "$TEST_DIR/tune.json")
@@ -203,7 +204,7 @@ test_removes_leftovers_of_killed_tune() {
 	dmsetup info "$NAME-tune-thin" >/dev/null 2>&1 || fail "the killed tune left no scratch thin device to clean up"
 
 	# The next run removes the devices, deletes thin device 1 and measures.
-	"$DMTOOL" --debug tune "$NAME" --dry-run --rounds 1 --runtime 0.5 >"$TEST_DIR/again.log" 2>&1 || status=$?
+	"$DMTOOL" --debug tune "$NAME" --dry-run --rounds 1 --runtime 0.3 >"$TEST_DIR/again.log" 2>&1 || status=$?
 	cat "$TEST_DIR/again.log"
 	assert_eq "$status" 0 "exit status of the tune after the killed one"
 	grep -q "left by an interrupted tune" "$TEST_DIR/again.log" || fail "no message about the leftovers"
