@@ -43,7 +43,7 @@ static void on_signal(int signal_number)
 }
 
 /* Without SA_RESTART, so a waiting I/O call returns, dmt_tune sees the
- * request at once, and a running fio is told to stop. */
+ * request at once, and a running fio gets SIGINT. */
 static void catch_signals(bool on)
 {
 	struct sigaction action;

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Terse version 3, 1-based fields: the version, fio's version, the
- * job's error, and the read and write bandwidth in KiB/s. */
-#define TERSE_VERSION_FIELD 1
+/* Terse version 3, 1-based fields: fio's version, the job's error, and
+ * the read and write bandwidth in KiB/s. A result line starts with the
+ * terse version and fio's version, "3;fio-". */
 #define TERSE_FIO_VERSION_FIELD 2
 #define TERSE_ERROR_FIELD 5
 #define TERSE_READ_BW_FIELD 7
