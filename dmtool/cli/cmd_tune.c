@@ -42,8 +42,8 @@ static void on_signal(int signal_number)
 	interrupted = 1;
 }
 
-/* Without SA_RESTART, so a waiting I/O call returns, dmt_tune sees the
- * request at once, and a running fio gets SIGINT. */
+/* Without SA_RESTART, so a waiting I/O call returns, dmt_tune stops at
+ * once, and a running fio gets SIGINT. */
 static void catch_signals(bool on)
 {
 	struct sigaction action;

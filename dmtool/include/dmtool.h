@@ -423,7 +423,7 @@ const char *dmt_tune_profile_name(enum dmt_tune_profile profile);
 
 #define DMT_TUNE_MAX_VARIANTS 5
 
-/* What runs the workloads. */
+/* The engine that runs dmt_tune's workloads. */
 enum dmt_tune_engine {
 	DMT_TUNE_ENGINE_AUTO = 0,	/* fio when it is in PATH, else aio */
 	DMT_TUNE_ENGINE_AIO,		/* dmtool's own Linux AIO loop */

@@ -781,15 +781,16 @@ static int check_params(struct tune *t, const struct dmt_tune_params *params,
 					       TUNE_ROUNDS_DEFAULT;
 	t->size = params && params->scratch_size ? params->scratch_size :
 						   TUNE_SCRATCH_DEFAULT;
+	bool fio = tune_fio_available();
+
 	t->result->engine = params ? params->engine : DMT_TUNE_ENGINE_AUTO;
 	if (t->result->engine == DMT_TUNE_ENGINE_AUTO)
-		t->result->engine = tune_fio_available() ? DMT_TUNE_ENGINE_FIO :
-							   DMT_TUNE_ENGINE_AIO;
+		t->result->engine = fio ? DMT_TUNE_ENGINE_FIO : DMT_TUNE_ENGINE_AIO;
 	if (t->result->engine != DMT_TUNE_ENGINE_AIO &&
 	    t->result->engine != DMT_TUNE_ENGINE_FIO)
 		return dmt_fail(t->ctx, err, DMT_ERR_USAGE, EINVAL,
 				"invalid tune engine %d", (int)t->result->engine);
-	if (t->result->engine == DMT_TUNE_ENGINE_FIO && !tune_fio_available())
+	if (t->result->engine == DMT_TUNE_ENGINE_FIO && !fio)
 		return dmt_fail(t->ctx, err, DMT_ERR_USAGE, ENOENT,
 				"fio is not in PATH: install fio, or measure with the aio engine");
 	if (t->runtime_ms < 100 || t->runtime_ms > 600000)
